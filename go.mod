@@ -1,0 +1,3 @@
+module github.com/auditshot/auditshot
+
+go 1.26.8
