@@ -1,0 +1,269 @@
+package chromium
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/auditshot/auditshot"
+)
+
+// htmlOrigin is the synthetic origin an "html" capture is served from. The
+// document is answered from memory by request interception; nothing is
+// ever sent to it (.invalid never resolves).
+const htmlOrigin = "http://html.auditshot.invalid"
+
+// Capture implements auditshot.CaptureService.
+func (e *Engine) Capture(ctx context.Context, opts auditshot.CaptureOptions, policy auditshot.CapturePolicy) (*auditshot.CaptureResult, error) {
+	start := e.now()
+	o, err := opts.Normalize(policy)
+	if err != nil {
+		return nil, err
+	}
+	if o.HTML != "" && (len(o.Headers) > 0 || o.BasicAuth != nil) {
+		return nil, auditshot.Errorf(auditshot.EINVALID, "headers: headers and basic_auth need a url, not html")
+	}
+	release, err := e.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	queued := e.now().Sub(start)
+	for attempt := 0; ; attempt++ {
+		res, err := e.captureOnce(ctx, o, policy, start, queued)
+		if err != nil && attempt == 0 && errors.Is(err, errBrowserGone) && ctx.Err() == nil {
+			e.log.Warn("browser died during a capture; retrying on a new browser", "err", err)
+			continue
+		}
+		if err == nil {
+			e.stats.captures.Add(1)
+		}
+		return res, err
+	}
+}
+
+func (e *Engine) captureOnce(ctx context.Context, o auditshot.CaptureOptions, policy auditshot.CapturePolicy, start time.Time, queued time.Duration) (*auditshot.CaptureResult, error) {
+	b, err := e.currentBrowser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tctx := e.now()
+	s, err := b.take(ctx)
+	if err != nil {
+		if !b.alive() {
+			return nil, fmt.Errorf("%w: %w", errBrowserGone, err)
+		}
+		return nil, &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: "could not open an isolated browser context", Err: err}
+	}
+	defer func() {
+		s.dispose()
+		b.flight.Done()
+	}()
+	b.served.Add(1)
+	if err := s.egress.Arm(policy.Egress); err != nil {
+		return nil, err
+	}
+	c := &capture{e: e, b: b, s: s, o: o, rec: s.rec}
+	c.ev.StartedAt = start
+	c.ev.RequestedURL = o.URL
+	c.ev.Options = o.Redacted()
+	c.ev.BrowserVersion = b.version
+	c.ev.Timings.QueueMS = ms(queued)
+	c.ev.Timings.ContextMS = ms(e.now().Sub(tctx))
+
+	if o.URL != "" {
+		if err := s.egress.Check(ctx, o.URL); err != nil {
+			return nil, err
+		}
+	}
+	// The page has o.Timeout to load; taking pixels and evidence gets a
+	// grace period after that.
+	pctx, cancel := context.WithTimeout(s.ctx, o.TimeoutDuration()+DefaultCaptureGrace)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	c.ctx = pctx
+	c.waitDeadline = e.now().Add(o.TimeoutDuration())
+
+	res, err := c.run()
+	if err != nil {
+		if !b.alive() {
+			return nil, fmt.Errorf("%w: %w", errBrowserGone, err)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var ae *auditshot.Error
+		if !errors.As(err, &ae) && pctx.Err() != nil {
+			return nil, &auditshot.Error{Code: auditshot.ETIMEOUT, Message: fmt.Sprintf("capture did not finish within %d ms", o.Timeout+int(DefaultCaptureGrace/time.Millisecond)), Err: err}
+		}
+		return nil, err
+	}
+	res.Evidence.Timings.TotalMS = ms(e.now().Sub(start))
+	return res, nil
+}
+
+// capture is the state of one capture in its slot.
+type capture struct {
+	e            *Engine
+	b            *browser
+	s            *slot
+	o            auditshot.CaptureOptions
+	rec          *recorder
+	ctx          context.Context
+	waitDeadline time.Time
+	ev           auditshot.Evidence
+}
+
+func (c *capture) run() (*auditshot.CaptureResult, error) {
+	if err := c.setup(); err != nil {
+		return nil, fmt.Errorf("set up page: %w", err)
+	}
+	t := c.e.now()
+	if err := c.navigate(); err != nil {
+		return nil, err
+	}
+	c.ev.Timings.NavigationMS = ms(c.e.now().Sub(t))
+	t = c.e.now()
+	if err := c.wait(); err != nil {
+		return nil, err
+	}
+	if err := c.refusedDocument(); err != nil {
+		return nil, err
+	}
+	c.ev.Timings.WaitMS = ms(c.e.now().Sub(t))
+	t = c.e.now()
+	data, mediaType, err := c.pixels()
+	if err != nil {
+		return nil, err
+	}
+	dom, err := c.evidence()
+	if err != nil {
+		return nil, err
+	}
+	c.ev.Timings.CaptureMS = ms(c.e.now().Sub(t))
+	return &auditshot.CaptureResult{Data: data, MediaType: mediaType, DOM: dom, Evidence: c.ev}, nil
+}
+
+// navigate loads the URL (or the HTML) and returns once the main document
+// has committed.
+func (c *capture) navigate() error {
+	target := c.o.URL
+	if c.o.HTML != "" {
+		target = htmlOrigin + "/"
+	}
+	nctx, cancel := context.WithDeadline(c.ctx, c.waitDeadline)
+	defer cancel()
+	res, err := chromedp.Call(nctx, page.Navigate, page.NavigateParams{URL: target})
+	if err != nil {
+		if nctx.Err() != nil && c.ctx.Err() == nil {
+			if refused := c.refusal(); refused != nil {
+				return refused
+			}
+			return &auditshot.Error{Code: auditshot.ETIMEOUT, Message: fmt.Sprintf("navigation to %s did not commit within %d ms", c.o.URL, c.o.Timeout), Err: err}
+		}
+		return fmt.Errorf("navigate: %w", err)
+	}
+	if res.ErrorText != "" {
+		if refused := c.refusal(); refused != nil {
+			return refused
+		}
+		return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: fmt.Sprintf("navigation to %s failed: %s", target, res.ErrorText)}
+	}
+	if res.IsDownload {
+		c.rec.refuse("download", target)
+		return auditshot.Errorf(auditshot.EINVALID, "url: %s is a download, not a page", target)
+	}
+	c.rec.mu.Lock()
+	c.rec.mainFrame = res.FrameID
+	if res.LoaderID != c.rec.loader {
+		c.rec.loader = res.LoaderID
+		c.rec.lifecycle = map[string]bool{}
+	}
+	c.rec.mu.Unlock()
+	return nil
+}
+
+// refusal returns an EFORBIDDEN error when the egress policy refused the
+// main document (directly or after a redirect), or nil.
+func (c *capture) refusal() error {
+	for _, r := range c.s.egress.Records() {
+		if r.Blocked != "" && c.isDocument(r) {
+			return &auditshot.Error{Code: auditshot.EFORBIDDEN, Message: fmt.Sprintf("egress policy refused %s: rule %q", r.URL, r.Blocked)}
+		}
+	}
+	return nil
+}
+
+// refusedDocument reports a main document that ended on a page the egress
+// proxy refused (after redirects), which would otherwise be captured as the
+// proxy's error page.
+func (c *capture) refusedDocument() error {
+	_, _, _, _, doc := c.rec.snapshot()
+	if doc == nil {
+		return nil
+	}
+	for _, r := range c.s.egress.Records() {
+		if r.Blocked != "" && (r.URL == doc.URL || r.URL == hostPort(doc.URL)) {
+			return &auditshot.Error{Code: auditshot.EFORBIDDEN, Message: fmt.Sprintf("egress policy refused %s: rule %q", r.URL, r.Blocked)}
+		}
+	}
+	return nil
+}
+
+// isDocument reports whether an egress record belongs to the main
+// document's navigation (the requested URL or a redirect hop).
+func (c *capture) isDocument(r auditshot.EgressRecord) bool {
+	reqs, _, _, _, _ := c.rec.snapshot()
+	for _, q := range reqs {
+		if q.ResourceType != string(network.ResourceTypeDocument) {
+			continue
+		}
+		if r.URL == q.URL || r.URL == hostPort(q.URL) {
+			return true
+		}
+	}
+	return r.URL == c.o.URL || r.URL == hostPort(c.o.URL)
+}
+
+// eval evaluates a JavaScript expression in the page, awaiting a promise,
+// and decodes the JSON result into T.
+func eval[T any](ctx context.Context, expr string) (T, error) {
+	var zero T
+	res, err := chromedp.Call(ctx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression:    expr,
+		ReturnByValue: new(true),
+		AwaitPromise:  new(true),
+		UserGesture:   new(false),
+	})
+	if err != nil {
+		return zero, err
+	}
+	if res.ExceptionDetails != nil {
+		msg := res.ExceptionDetails.Text
+		if res.ExceptionDetails.Exception != nil && res.ExceptionDetails.Exception.Description != "" {
+			msg = res.ExceptionDetails.Exception.Description
+		}
+		return zero, &scriptError{msg: msg}
+	}
+	if res.Result == nil || len(res.Result.Value) == 0 {
+		return zero, nil
+	}
+	var v T
+	if err := unmarshal(res.Result.Value, &v); err != nil {
+		return zero, fmt.Errorf("decode script result: %w", err)
+	}
+	return v, nil
+}
+
+type scriptError struct{ msg string }
+
+func (e *scriptError) Error() string { return "script error: " + e.msg }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
