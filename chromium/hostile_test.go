@@ -2,6 +2,7 @@ package chromium_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -77,6 +78,9 @@ window.open('/popup-target'); window.open('about:blank');
 		res := MustCapture(t, e, auditshot.CaptureOptions{URL: srv.URL + "/download", Timeout: 5000, Delay: 300})
 		if res.Evidence.Title != "dl" {
 			t.Errorf("title %q", res.Evidence.Title)
+		}
+		if !slices.ContainsFunc(res.Evidence.Refused, func(r auditshot.Refusal) bool { return r.Kind == "download" && strings.HasSuffix(r.URL, "/file.bin") }) {
+			t.Errorf("download not recorded as refused: %+v", res.Evidence.Refused)
 		}
 		_, err := e.Capture(t.Context(), auditshot.CaptureOptions{URL: srv.URL + "/file.bin", Timeout: 5000}, local)
 		if err == nil {

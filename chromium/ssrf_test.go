@@ -187,4 +187,3 @@ pc.createOffer().then(o => pc.setLocalDescription(o));
 		t.Errorf("::1 accepted %d connections", v6.accepted.Load())
 	}
 }
-

@@ -1,0 +1,104 @@
+// Command auditshot captures visual, tamper-evident evidence of what AI
+// agents did. Subcommands:
+//
+//	auditshot capture URL -o FILE [flags]   capture a page without a server
+//	auditshot demo                          capture a built-in demo page
+//	auditshot version                       print the version
+//
+// Every flag can also be set with an AUDITSHOT_* environment variable
+// (AUDITSHOT_CHROMIUM for --chromium, and so on).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/auditshot/auditshot"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the command line args and returns the exit code: 0 on success,
+// 1 on failure, 2 for bad usage.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "capture":
+		err = runCapture(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "auditshot", Version)
+	case "help", "-h", "--help":
+		usage(stdout)
+	default:
+		fmt.Fprintf(stderr, "auditshot: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "auditshot:", ue.msg)
+		return 2
+	}
+	fmt.Fprintln(stderr, "auditshot:", userMessage(err))
+	return 1
+}
+
+// userMessage is the text shown for err: the caller-safe message of an
+// application error, or the error itself for everything the CLI's own user
+// should see in full.
+func userMessage(err error) string {
+	var ae *auditshot.Error
+	if errors.As(err, &ae) {
+		if ae.Code == auditshot.EINTERNAL || ae.Code == auditshot.EUNAVAILABLE {
+			if ae.Err != nil {
+				return ae.Message + ": " + ae.Err.Error()
+			}
+		}
+		return ae.Message
+	}
+	return err.Error()
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: auditshot <command> [flags]
+
+commands:
+  capture URL -o FILE   capture a page (see 'auditshot capture -h')
+  demo                  serve a demo page on 127.0.0.1 and capture it
+  version               print the version
+`)
+}
+
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
