@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
@@ -139,14 +140,38 @@ func (c *capture) run() (*auditshot.CaptureResult, error) {
 	}
 	c.ev.Timings.WaitMS = ms(c.e.now().Sub(t))
 	t = c.e.now()
-	data, mediaType, err := c.pixels()
+	if err := c.preparePixels(); err != nil {
+		return nil, err
+	}
+	// The DOM snapshot is taken by the renderer while the browser takes
+	// the pixels, and the blank check runs in Go meanwhile.
+	var dom []byte
+	var domErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { dom, domErr = c.snapshotDOM() })
+	data, mediaType, err := c.take()
+	isBlank := false
+	if err == nil && c.o.Format != auditshot.FormatPDF {
+		isBlank, c.ev.Width, c.ev.Height = blank(data)
+	}
+	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	dom, err := c.evidence()
-	if err != nil {
-		return nil, err
+	if domErr != nil {
+		return nil, domErr
 	}
+	if isBlank {
+		// A blank frame is often a page that has not painted yet: try once
+		// more, then record what was seen.
+		c.settle()
+		if again, _, err := c.take(); err == nil {
+			data = again
+			isBlank, c.ev.Width, c.ev.Height = blank(data)
+		}
+		c.ev.Blank = isBlank
+	}
+	c.collect()
 	c.ev.Timings.CaptureMS = ms(c.e.now().Sub(t))
 	return &auditshot.CaptureResult{Data: data, MediaType: mediaType, DOM: dom, Evidence: c.ev}, nil
 }

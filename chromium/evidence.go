@@ -12,8 +12,9 @@ import (
 	"github.com/auditshot/auditshot"
 )
 
-// evidence fills the capture's evidence and returns the MHTML snapshot.
-func (c *capture) evidence() ([]byte, error) {
+// snapshotDOM records the page's URL and title and returns its MHTML
+// snapshot.
+func (c *capture) snapshotDOM() ([]byte, error) {
 	type facts struct {
 		URL   string `json:"url"`
 		Title string `json:"title"`
@@ -27,6 +28,12 @@ func (c *capture) evidence() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DOM snapshot: %w", err)
 	}
+	return []byte(snap.Data), nil
+}
+
+// collect fills the evidence from what the recorder and the egress proxy
+// saw.
+func (c *capture) collect() {
 	reqs, console, dialogs, refusals, doc := c.rec.snapshot()
 	if doc != nil {
 		c.ev.Status = int(doc.Status)
@@ -40,7 +47,6 @@ func (c *capture) evidence() ([]byte, error) {
 	if c.ev.Redactions == nil {
 		c.ev.Redactions = []auditshot.Redaction{}
 	}
-	return []byte(snap.Data), nil
 }
 
 func tlsFacts(d *network.SecurityDetails) *auditshot.TLSFacts {

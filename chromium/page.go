@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/auditshot/auditshot"
@@ -27,11 +26,10 @@ const networkIdleQuiet = 500 * time.Millisecond
 func (c *capture) setup() error {
 	o, ctx := c.o, c.ctx
 	dev := auditshot.Devices[o.Device]
-	if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-		Width: int64(o.Width), Height: int64(o.Height), DeviceScaleFactor: o.DeviceScaleFactor, Mobile: dev.Mobile,
-		ScreenWidth: int64(o.Width), ScreenHeight: int64(o.Height),
-	}); err != nil {
-		return fmt.Errorf("viewport: %w", err)
+	if m := (metrics{o.Width, o.Height, o.DeviceScaleFactor, dev.Mobile}); m != defaultMetrics {
+		if err := m.apply(ctx); err != nil {
+			return err
+		}
 	}
 	if dev.Touch {
 		if _, err := chromedp.Call(ctx, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 5}); err != nil {
@@ -57,25 +55,24 @@ func (c *capture) setup() error {
 			return auditshot.Errorf(auditshot.EINVALID, "timezone: %q is not supported by the browser", o.Timezone)
 		}
 	}
-	media := emulation.SetEmulatedMediaParams{Media: o.MediaType}
-	if o.Format == auditshot.FormatPDF && o.MediaType == "" {
-		media.Media = "print"
-	}
-	scheme := "light"
-	if o.DarkMode {
-		scheme = "dark"
-	}
-	motion := "no-preference"
-	if o.ReducedMotion {
-		motion = "reduce"
-	}
-	media.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}, {Name: "prefers-reduced-motion", Value: motion}}
-	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, media); err != nil {
-		return fmt.Errorf("media: %w", err)
-	}
-	// Injected CSS, masks and scripts must work on pages with a strict CSP.
-	if _, err := chromedp.Call(ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		return fmt.Errorf("bypass CSP: %w", err)
+	// The browser's defaults are screen, light and no motion preference;
+	// emulate only what differs.
+	if o.MediaType != "" || o.DarkMode || o.ReducedMotion || o.Format == auditshot.FormatPDF {
+		media := emulation.SetEmulatedMediaParams{Media: o.MediaType}
+		if o.Format == auditshot.FormatPDF && o.MediaType == "" {
+			media.Media = "print"
+		}
+		scheme, motion := "light", "no-preference"
+		if o.DarkMode {
+			scheme = "dark"
+		}
+		if o.ReducedMotion {
+			motion = "reduce"
+		}
+		media.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}, {Name: "prefers-reduced-motion", Value: motion}}
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, media); err != nil {
+			return fmt.Errorf("media: %w", err)
+		}
 	}
 	if len(o.Cookies) > 0 {
 		if err := c.setCookies(); err != nil {
@@ -83,6 +80,28 @@ func (c *capture) setup() error {
 		}
 	}
 	return c.intercept()
+}
+
+// metrics is a viewport emulation.
+type metrics struct {
+	width, height int
+	scale         float64
+	mobile        bool
+}
+
+// defaultMetrics is the viewport every prepared tab starts with, so that
+// captures with the default options need no emulation call.
+var defaultMetrics = metrics{auditshot.DefaultWidth, auditshot.DefaultHeight, 1, false}
+
+func (m metrics) apply(ctx context.Context) error {
+	_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: int64(m.width), Height: int64(m.height), DeviceScaleFactor: m.scale, Mobile: m.mobile,
+		ScreenWidth: int64(m.width), ScreenHeight: int64(m.height),
+	})
+	if err != nil {
+		return fmt.Errorf("viewport: %w", err)
+	}
+	return nil
 }
 
 func (c *capture) setCookies() error {

@@ -29,49 +29,61 @@ const (
 	maxPixels = 256 << 20
 )
 
-// pixels prepares the page (lazy content, CSS, hidden and masked elements,
-// script) and takes the image or PDF.
-func (c *capture) pixels() ([]byte, string, error) {
+// preparePixels prepares the page (lazy content, CSS, hidden and masked
+// elements, script, background) for the pixels.
+func (c *capture) preparePixels() error {
 	o := c.o
 	if o.FullPage {
 		if err := c.scrollLazy(); err != nil {
-			return nil, "", fmt.Errorf("scroll for lazy content: %w", err)
+			return fmt.Errorf("scroll for lazy content: %w", err)
 		}
 	}
 	if err := c.prepare(); err != nil {
-		return nil, "", err
+		return err
 	}
 	if o.OmitBackground {
 		// Set last: a navigation resets it. cdproto omits a zero alpha,
 		// which the browser reads as opaque; 1e-6 rounds to 0 of 255.
 		transparent := &cdp.RGBA{A: 1e-6}
 		if _, err := chromedp.Call(c.ctx, emulation.SetDefaultBackgroundColorOverride, emulation.SetDefaultBackgroundColorOverrideParams{Color: transparent}); err != nil {
-			return nil, "", fmt.Errorf("transparent background: %w", err)
+			return fmt.Errorf("transparent background: %w", err)
 		}
 	}
-	if o.Format == auditshot.FormatPDF {
+	return nil
+}
+
+// take takes the image or PDF.
+func (c *capture) take() ([]byte, string, error) {
+	if c.o.Format == auditshot.FormatPDF {
 		data, err := c.pdf()
 		return data, "application/pdf", err
 	}
 	data, err := c.screenshot()
+	return data, "image/" + c.o.Format, err
+}
+
+// blank reports whether an image is a single colour, and its size.
+func blank(data []byte) (uniformColour bool, width, height int) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, "", err
+		return false, 0, 0
 	}
-	img, _, derr := image.Decode(bytes.NewReader(data))
-	if derr == nil && uniform(img) {
-		// A blank frame is often a page that has not painted yet: wait two
-		// frames and try once more.
-		_, _ = eval[bool](c.ctx, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => r(true), 100))))`)
-		if again, err := c.screenshot(); err == nil {
-			data = again
-			img, _, derr = image.Decode(bytes.NewReader(data))
-			c.ev.Blank = derr == nil && uniform(img)
-		}
+	// A single-colour frame compresses to well under a byte per 150
+	// pixels in png, jpeg and webp; only frames that small are decoded.
+	if len(data) > cfg.Width*cfg.Height/32+1024 {
+		return false, cfg.Width, cfg.Height
 	}
-	if derr == nil {
-		c.ev.Width, c.ev.Height = img.Bounds().Dx(), img.Bounds().Dy()
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return false, cfg.Width, cfg.Height
 	}
-	return data, "image/" + o.Format, nil
+	return uniform(img), cfg.Width, cfg.Height
+}
+
+// settle waits two animation frames and a little more, for a page that
+// had not painted yet.
+func (c *capture) settle() {
+	_, _ = eval[bool](c.ctx, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => r(true), 100))))`)
 }
 
 // prepare applies css, hide_selectors, js and masks, in that order, so a

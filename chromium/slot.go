@@ -8,6 +8,8 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
@@ -89,6 +91,22 @@ func (s *slot) attach(ctx context.Context) error {
 		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny, BrowserContextID: s.bctxID, EventsEnabled: new(true),
 	}); err != nil {
 		return fmt.Errorf("deny downloads: %w", err)
+	}
+	// chromedp enables the DOM and CSS domains to track the node tree for
+	// its queries; the engine uses none of them, and tracking costs the
+	// renderer and this process work on every document.
+	if _, err := chromedp.Call(ctx, css.Disable, cdp.Empty{}); err != nil {
+		return fmt.Errorf("disable CSS domain: %w", err)
+	}
+	if _, err := chromedp.Call(ctx, dom.Disable, cdp.Empty{}); err != nil {
+		return fmt.Errorf("disable DOM domain: %w", err)
+	}
+	if err := defaultMetrics.apply(ctx); err != nil {
+		return err
+	}
+	// Injected CSS, masks and scripts must work on pages with a strict CSP.
+	if _, err := chromedp.Call(ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		return fmt.Errorf("bypass CSP: %w", err)
 	}
 	return nil
 }
