@@ -248,11 +248,17 @@ func (b *browser) prewarm() {
 		if len(b.ready) < b.e.cfg.Prewarm {
 			s, err := b.newSlot(b.e.ctx)
 			if err != nil {
-				if !b.dead.Load() && b.e.ctx.Err() == nil {
-					b.e.log.Warn("preparing a context failed", "err", err)
-					if !b.alive() {
-						return
-					}
+				if b.dead.Load() || b.e.ctx.Err() != nil || !b.alive() {
+					return
+				}
+				b.e.log.Warn("preparing a context failed", "err", err)
+				// Back off: captures prepare their own context meanwhile.
+				select {
+				case <-time.After(prewarmBackoff):
+				case <-b.done:
+					return
+				case <-b.e.ctx.Done():
+					return
 				}
 				continue
 			}
@@ -297,6 +303,9 @@ func (b *browser) refill() {
 	default:
 	}
 }
+
+// prewarmBackoff is the pause after a failed preparation.
+const prewarmBackoff = 250 * time.Millisecond
 
 // errBrowserGone marks errors caused by the browser process dying.
 var errBrowserGone = errors.New("browser process is gone")

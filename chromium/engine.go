@@ -66,7 +66,8 @@ type Config struct {
 	// DefaultQueueSize * Concurrency. Negative means no queue at all.
 	QueueSize int
 	// Prewarm is how many isolated contexts are kept ready; default
-	// Concurrency. Negative disables preparing contexts ahead.
+	// Concurrency+1, so a context is ready although the one just taken is
+	// still being replaced. Negative disables preparing contexts ahead.
 	Prewarm int
 	// RecycleAfter is how many captures one browser process serves;
 	// default DefaultRecycleAfter.
@@ -125,7 +126,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	switch {
 	case cfg.Prewarm == 0:
-		cfg.Prewarm = cfg.Concurrency
+		cfg.Prewarm = cfg.Concurrency + 1
 	case cfg.Prewarm < 0:
 		cfg.Prewarm = 0
 	}

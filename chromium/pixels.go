@@ -95,7 +95,7 @@ func (c *capture) prepare() error {
 		style += fmt.Sprintf("\n%s { visibility: hidden !important; }", s)
 	}
 	if style != "" {
-		if _, err := eval[bool](c.ctx, fmt.Sprintf(`(() => { const s = document.createElement('style'); s.setAttribute('data-auditshot', 'css'); s.textContent = %s; (document.head || document.documentElement).appendChild(s); return true; })()`, jsString(style))); err != nil {
+		if _, err := eval[bool](c.ctx, fmt.Sprintf(`(() => { const s = new CSSStyleSheet(); s.replaceSync(%s); document.adoptedStyleSheets = [...document.adoptedStyleSheets, s]; return true; })()`, jsString(style))); err != nil {
 			return auditshot.Errorf(auditshot.EINVALID, "css: %v", err)
 		}
 		for _, s := range o.HideSelectors {

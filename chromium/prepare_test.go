@@ -154,3 +154,37 @@ fetch('/data').then(r => r.text()).then(t => { document.body.style.background = 
 		}
 	})
 }
+
+// A strict Content-Security-Policy stays in force (the capture shows what a
+// user sees), yet css, hide_selectors and masks still apply.
+func TestCapture_StrictCSP(t *testing.T) {
+	page := `<!doctype html><link rel="stylesheet" href="/s.css"><body>
+<div id="a"></div><div id="b"></div><div id="c"></div><div id="d"></div>
+<script>document.getElementById('d').style.background = '#f00'</script>`
+	css := `body{margin:0;background:#fff} div{position:absolute;top:0;width:50px;height:50px;background:#f00}
+#a{left:0} #b{left:60px} #c{left:120px} #d{left:180px;background:#0f0}`
+	csp := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'")
+			h(w, r)
+		}
+	}
+	srv := Serve(t, map[string]http.HandlerFunc{
+		"/": csp(HTML(page)),
+		"/s.css": csp(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/css")
+			w.Write([]byte(css))
+		}),
+	})
+	res := MustCapture(t, Shared(t), auditshot.CaptureOptions{
+		URL: srv.URL, Width: 300, Height: 100,
+		CSS:           "#a { background: #00f !important }",
+		HideSelectors: []string{"#b"},
+		MaskSelectors: []string{"#c"},
+	})
+	img := Decode(t, res.Data)
+	WantColor(t, img, 25, 25, blue, 0)            // css
+	WantColor(t, img, 85, 25, white, 0)           // hidden
+	WantColor(t, img, 145, 25, black, 0)          // masked
+	WantColor(t, img, 205, 25, RGB{0, 255, 0}, 0) // the page's inline script stayed blocked
+}
