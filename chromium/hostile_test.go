@@ -152,3 +152,20 @@ window.open('/popup-target'); window.open('about:blank');
 		}
 	})
 }
+
+// The blank check decodes only frames small enough to be one colour; a
+// single-colour frame must always be small enough, in every format.
+func TestCapture_BlankEveryFormat(t *testing.T) {
+	for _, f := range []string{"png", "jpeg", "webp"} {
+		t.Run(f, func(t *testing.T) {
+			o := auditshot.CaptureOptions{HTML: `<body style="background:#c0ffee">`, Format: f, Width: 1920, Height: 1080, DeviceScaleFactor: 2}
+			if f != "png" {
+				o.Quality = 100
+			}
+			res := MustCapture(t, Shared(t), o)
+			if !res.Evidence.Blank {
+				t.Errorf("a single-colour %s frame of %d bytes not recorded as blank", f, len(res.Data))
+			}
+		})
+	}
+}
