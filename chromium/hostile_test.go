@@ -104,7 +104,7 @@ window.open('/popup-target'); window.open('about:blank');
 		}
 	})
 	t.Run("EndlessBody", func(t *testing.T) {
-		res := MustCapture(t, e, auditshot.CaptureOptions{URL: srv.URL + "/endless-body", Timeout: 1000, Width: 100, Height: 100})
+		res := MustCapture(t, e, auditshot.CaptureOptions{URL: srv.URL + "/endless-body", Timeout: 3000, Width: 100, Height: 100})
 		if !res.Evidence.Wait.BestAttempt {
 			t.Errorf("wait %+v, want best attempt", res.Evidence.Wait)
 		}

@@ -103,7 +103,7 @@ func TestCapture_Waits(t *testing.T) {
 	})
 	t.Run("BestAttempt", func(t *testing.T) {
 		start := time.Now()
-		res := MustCapture(t, Shared(t), auditshot.CaptureOptions{URL: srv.URL + "/slow-image", Width: 100, Height: 100, Timeout: 1000})
+		res := MustCapture(t, Shared(t), auditshot.CaptureOptions{URL: srv.URL + "/slow-image", Width: 100, Height: 100, Timeout: 3000})
 		w := res.Evidence.Wait
 		if !w.BestAttempt || w.Reached || w.TimedOut != "load" {
 			t.Errorf("wait %+v, want a best attempt after the load timed out", w)
@@ -120,7 +120,7 @@ func TestCapture_Waits(t *testing.T) {
 		}
 	})
 	t.Run("WaitForTimeout", func(t *testing.T) {
-		res := MustCapture(t, Shared(t), auditshot.CaptureOptions{URL: srv.URL + "/late", WaitFor: "#never", Timeout: 800})
+		res := MustCapture(t, Shared(t), auditshot.CaptureOptions{URL: srv.URL + "/late", WaitFor: "#never", Timeout: 2500})
 		if w := res.Evidence.Wait; !w.BestAttempt || w.TimedOut != "wait_for" {
 			t.Errorf("wait %+v", w)
 		}
@@ -148,7 +148,7 @@ fetch('/data').then(r => r.text()).then(t => { document.body.style.background = 
 	t.Run("Fonts", func(t *testing.T) {
 		// A web font that never loads: fonts.ready waits, then the
 		// capture goes on and records that fonts were not ready.
-		res := MustCapture(t, Shared(t), auditshot.CaptureOptions{URL: srv.URL + "/font", WaitUntil: "domcontentloaded", Timeout: 1000})
+		res := MustCapture(t, Shared(t), auditshot.CaptureOptions{URL: srv.URL + "/font", WaitUntil: "domcontentloaded", Timeout: 2500})
 		if res.Evidence.Wait.FontsReady {
 			t.Errorf("fonts ready although the font never loaded")
 		}

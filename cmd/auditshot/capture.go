@@ -206,13 +206,20 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if err := writeOutput(*out, res.Data, stdout); err != nil {
-		return err
-	}
+	// The evidence is written to a temporary folder first, so a failure
+	// leaves neither a half-written folder nor an image without evidence.
+	commit, abort := func() error { return nil }, func() {}
 	if *evidence != "" {
-		if err := writeEvidence(*evidence, res); err != nil {
+		if commit, abort, err = stageEvidence(*evidence, res); err != nil {
 			return err
 		}
+	}
+	if err := writeOutput(*out, res.Data, stdout); err != nil {
+		abort()
+		return err
+	}
+	if err := commit(); err != nil {
+		return err
 	}
 	if *out != "-" {
 		fmt.Fprintf(stdout, "%s: %s %dx%d, %s %d %q in %.0f ms\n", *out, res.MediaType, res.Evidence.Width, res.Evidence.Height,
@@ -283,9 +290,30 @@ func writeOutput(path string, data []byte, stdout io.Writer) error {
 
 // writeEvidence writes the evidence files into dir.
 func writeEvidence(dir string, res *auditshot.CaptureResult) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	commit, _, err := stageEvidence(dir, res)
+	if err != nil {
 		return err
 	}
+	return commit()
+}
+
+// stageEvidence writes the evidence files into a temporary folder beside
+// dir and returns the functions that move them into dir or drop them.
+// Until then dir is untouched; the temporary folder is removed on failure.
+func stageEvidence(dir string, res *auditshot.CaptureResult) (commit func() error, abort func(), err error) {
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp*")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
 	files := map[string]any{
 		"evidence.json": res.Evidence,
 		"network.json":  res.Evidence.Network,
@@ -294,13 +322,28 @@ func writeEvidence(dir string, res *auditshot.CaptureResult) error {
 	for name, v := range files {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, name), append(b, '\n')); err != nil {
-			return err
+		if err := writeFileAtomic(filepath.Join(tmp, name), append(b, '\n')); err != nil {
+			return nil, nil, err
 		}
 	}
-	return writeFileAtomic(filepath.Join(dir, "dom.mhtml"), res.DOM)
+	if err := writeFileAtomic(filepath.Join(tmp, "dom.mhtml"), res.DOM); err != nil {
+		return nil, nil, err
+	}
+	abort = func() { os.RemoveAll(tmp) }
+	return func() error {
+		defer os.RemoveAll(tmp)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for _, name := range []string{"evidence.json", "network.json", "console.json", "dom.mhtml"} {
+			if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, abort, nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames
