@@ -1,0 +1,132 @@
+package auditshot
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Agent identifies the code that acted: auditors ask which model, which
+// version and which commit.
+type Agent struct {
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Version string `json:"version,omitempty"`
+	CodeRef string `json:"code_ref,omitempty"`
+}
+
+// RunStatus is the state of a run.
+type RunStatus string
+
+// Run states.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	RunCancelled RunStatus = "cancelled"
+)
+
+// LedgerRef locates a ledger entry: every write that matters answers with it.
+type LedgerRef struct {
+	Index    int64  `json:"index"`
+	LeafHash string `json:"leaf_hash"`
+}
+
+// Run is one execution of an agent workflow.
+type Run struct {
+	ID        string            `json:"id"`
+	TenantID  string            `json:"tenant_id"`
+	Workflow  string            `json:"workflow"`
+	Agent     Agent             `json:"agent"`
+	Principal string            `json:"principal,omitempty"`
+	Subject   string            `json:"subject,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Status    RunStatus         `json:"status"`
+	StartedAt time.Time         `json:"started_at"`
+	EndedAt   *time.Time        `json:"ended_at,omitempty"`
+	// Started and Finished are the run's run.started and run.finished
+	// ledger entries.
+	Started  LedgerRef  `json:"started"`
+	Finished *LedgerRef `json:"finished,omitempty"`
+}
+
+// EventType is what kind of thing happened inside a run.
+type EventType string
+
+// Event types.
+const (
+	EventAction   EventType = "action"
+	EventDecision EventType = "decision"
+	EventApproval EventType = "approval"
+	EventNote     EventType = "note"
+	EventError    EventType = "error"
+)
+
+// Artifact roles within an event.
+const (
+	RoleBefore  = "before"
+	RoleAfter   = "after"
+	RoleStep    = "step"
+	RoleVideo   = "video"
+	RoleDOM     = "dom"
+	RoleNetwork = "network"
+	RoleDiff    = "diff"
+)
+
+// ArtifactRef is an artifact attached to an event in a role.
+type ArtifactRef struct {
+	Artifact
+	Role string `json:"role"`
+}
+
+// Event is something that happened inside a run.
+type Event struct {
+	ID         string          `json:"id"`
+	RunID      string          `json:"run_id"`
+	TenantID   string          `json:"tenant_id"`
+	Type       EventType       `json:"type"`
+	Name       string          `json:"name"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	Reasoning  string          `json:"reasoning,omitempty"`
+	Artifacts  []ArtifactRef   `json:"artifacts,omitempty"`
+	Time       time.Time       `json:"time"`
+	ClientTime *time.Time      `json:"client_time,omitempty"`
+	Ledger     LedgerRef       `json:"ledger"`
+}
+
+// RunFilter selects runs. Zero fields do not filter.
+type RunFilter struct {
+	Workflow string
+	AgentID  string
+	Status   RunStatus
+	Subject  string
+	From, To time.Time
+	// Cursor continues a previous listing; Limit bounds the page.
+	Cursor string
+	Limit  int
+}
+
+// RunService records runs and their events. Every method that writes
+// appends its ledger entry in the same transaction as its rows, and
+// returns only once the entry is durable.
+type RunService interface {
+	// CreateRun starts a run (a run.started entry). Returns EINVALID for a
+	// missing workflow.
+	CreateRun(ctx context.Context, r *Run) error
+	// FindRun returns a run of the tenant. Returns ENOTFOUND if the tenant
+	// has no such run, whether or not another tenant has.
+	FindRun(ctx context.Context, tenantID, id string) (*Run, error)
+	// ListRuns returns a page of the tenant's runs, newest first, and the
+	// cursor of the next page ("" at the end).
+	ListRuns(ctx context.Context, tenantID string, f RunFilter) (runs []*Run, next string, err error)
+	// AddEvent records an event (a run.event entry). Returns ENOTFOUND for
+	// an unknown run, ECONFLICT for a finished one, and EINVALID for an
+	// unknown type or an artifact not in the blob store.
+	AddEvent(ctx context.Context, e *Event) error
+	// ListEvents returns a run's events in order.
+	ListEvents(ctx context.Context, tenantID, runID string) ([]*Event, error)
+	// FinishRun ends a run (a run.finished entry). Returns ECONFLICT if it
+	// has already finished.
+	FinishRun(ctx context.Context, tenantID, runID string, status RunStatus) (*Run, error)
+}
