@@ -218,12 +218,23 @@ func (c *capture) navigate() error {
 // refusal returns an EFORBIDDEN error when the egress policy refused the
 // main document (directly or after a redirect), or nil.
 func (c *capture) refusal() error {
+	reqs, _, _, _, _ := c.rec.snapshot()
+	docs := map[string]bool{c.o.URL: true, hostPort(c.o.URL): true}
+	for _, q := range reqs {
+		if q.ResourceType == string(network.ResourceTypeDocument) {
+			docs[q.URL], docs[hostPort(q.URL)] = true, true
+		}
+	}
 	for _, r := range c.s.egress.Records() {
-		if r.Blocked != "" && c.isDocument(r) {
-			return &auditshot.Error{Code: auditshot.EFORBIDDEN, Message: fmt.Sprintf("egress policy refused %s: rule %q", r.URL, r.Blocked)}
+		if r.Blocked != "" && docs[r.URL] {
+			return refusedError(r)
 		}
 	}
 	return nil
+}
+
+func refusedError(r auditshot.EgressRecord) error {
+	return &auditshot.Error{Code: auditshot.EFORBIDDEN, Message: fmt.Sprintf("egress policy refused %s: rule %q", r.URL, r.Blocked)}
 }
 
 // refusedDocument reports a main document that ended on a page the egress
@@ -236,25 +247,10 @@ func (c *capture) refusedDocument() error {
 	}
 	for _, r := range c.s.egress.Records() {
 		if r.Blocked != "" && (r.URL == doc.URL || r.URL == hostPort(doc.URL)) {
-			return &auditshot.Error{Code: auditshot.EFORBIDDEN, Message: fmt.Sprintf("egress policy refused %s: rule %q", r.URL, r.Blocked)}
+			return refusedError(r)
 		}
 	}
 	return nil
-}
-
-// isDocument reports whether an egress record belongs to the main
-// document's navigation (the requested URL or a redirect hop).
-func (c *capture) isDocument(r auditshot.EgressRecord) bool {
-	reqs, _, _, _, _ := c.rec.snapshot()
-	for _, q := range reqs {
-		if q.ResourceType != string(network.ResourceTypeDocument) {
-			continue
-		}
-		if r.URL == q.URL || r.URL == hostPort(q.URL) {
-			return true
-		}
-	}
-	return r.URL == c.o.URL || r.URL == hostPort(c.o.URL)
 }
 
 // eval evaluates a JavaScript expression in the page, awaiting a promise,
