@@ -27,7 +27,7 @@ var ErrBlobCorrupt = errors.New("blob content does not match its hash")
 type BlobStore interface {
 	// Put stores the content of r and returns its artifact. Content already
 	// stored is stored once: a second Put of the same bytes returns the
-	// same SHA256 and writes nothing new. Put MUST NOT return before the
+	// stored artifact (the first media type wins) and writes nothing new. Put MUST NOT return before the
 	// content is durable (a crash after Put returns loses nothing), and a
 	// failed or cancelled Put MUST leave nothing visible under any hash.
 	// Returns EINVALID if mediaType is empty or the content is larger than
@@ -36,8 +36,8 @@ type BlobStore interface {
 
 	// Open returns the content of the blob with the given SHA-256. If
 	// verify is true, reading to EOF checks the content against the hash
-	// and the final Read returns an error wrapping ErrBlobCorrupt on a
-	// mismatch. Returns ENOTFOUND if no such blob exists (or it was
+	// and the final Read returns an EINTERNAL error wrapping ErrBlobCorrupt
+	// on a mismatch. Returns ENOTFOUND if no such blob exists (or it was
 	// deleted), EINVALID if sha256 is not 64 lowercase hex digits.
 	Open(ctx context.Context, sha256 string, verify bool) (io.ReadCloser, Artifact, error)
 
