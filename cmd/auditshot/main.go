@@ -3,6 +3,7 @@
 //
 //	auditshot capture URL -o FILE [flags]   capture a page without a server
 //	auditshot demo                          capture a built-in demo page
+//	auditshot verify BUNDLE [--key VKEY]    verify an evidence bundle offline
 //	auditshot version                       print the version
 //
 // Every flag can also be set with an AUDITSHOT_* environment variable
@@ -44,6 +45,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCapture(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = runVerify(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "auditshot", Version)
 	case "help", "-h", "--help":
@@ -55,6 +58,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, errVerifyFailed) {
+		fmt.Fprintln(stderr, "auditshot:", err)
+		return 1
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -91,6 +98,7 @@ func usage(w io.Writer) {
 commands:
   capture URL -o FILE   capture a page (see 'auditshot capture -h')
   demo                  serve a demo page on 127.0.0.1 and capture it
+  verify BUNDLE         verify an evidence bundle offline (--key VKEY)
   version               print the version
 `)
 }
