@@ -84,6 +84,10 @@ type Config struct {
 	// Verifier is the verifier of Signer's key. If set, Verify checks the
 	// signature of every stored checkpoint with it.
 	Verifier note.Verifier
+	// PublicKey is the verifier key text (note vkey) of Signer. If set, a
+	// new tenant's log starts with a log.key entry declaring it, and
+	// RecordLogKeys declares it in every log after a key rotation.
+	PublicKey string
 	// Origin returns the log origin of a tenant. If nil, the origin is
 	// OriginBase + "/" + tenantID.
 	Origin func(tenantID string) string

@@ -64,6 +64,11 @@ func (db *DB) CreateTenant(ctx context.Context, t *auditshot.Tenant) error {
 		if err != nil {
 			return internal("create tenant", err)
 		}
+		if db.cfg.PublicKey != "" {
+			if _, err := tx.recordLogKey(t.ID, db.cfg.PublicKey, "declared"); err != nil {
+				return err
+			}
+		}
 		t.CreatedAt = created
 		return nil
 	})

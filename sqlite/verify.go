@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -127,6 +128,10 @@ func (db *DB) verifyCheckpoints(ctx context.Context, tenantID string, hashes []l
 	defer rows.Close()
 	r := ledger.HashReaderFunc(func(ids []int64) ([]ledger.Hash, error) { return memHashes(hashes, ids) })
 	origin := db.cfg.Origin(tenantID)
+	verifiers, err := db.verifiers(ctx, tenantID)
+	if err != nil {
+		return err
+	}
 	for rows.Next() {
 		var n int64
 		var root, msg []byte
@@ -144,8 +149,8 @@ func (db *DB) verifyCheckpoints(ctx context.Context, tenantID string, hashes []l
 			return corrupt(tenantID, "checkpoint of size %d: stored root does not match the entries", n)
 		}
 		var cp ledger.Checkpoint
-		if db.cfg.Verifier != nil {
-			cp, _, err = ledger.OpenCheckpoint(msg, origin, note.VerifierList(db.cfg.Verifier))
+		if verifiers != nil {
+			cp, _, err = ledger.OpenCheckpoint(msg, origin, verifiers)
 		} else {
 			var text []byte
 			if text, err = noteText(msg); err == nil {
@@ -188,4 +193,31 @@ func noteText(msg []byte) ([]byte, error) {
 		return []byte(u.Note.Text), nil
 	}
 	return nil, err
+}
+
+// verifiers returns the keys a tenant's checkpoints may be signed with:
+// every key its log declared (log.key entries, so checkpoints from before
+// a rotation still verify) and Config.Verifier; nil if there are none.
+func (db *DB) verifiers(ctx context.Context, tenantID string) (note.Verifiers, error) {
+	keys, err := db.LogKeys(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var list []note.Verifier
+	for _, k := range keys {
+		v, err := ledger.NewVerifier(k)
+		if err != nil {
+			return nil, corrupt(tenantID, "declared log key %q: %v", k, err)
+		}
+		list = append(list, v)
+	}
+	if v := db.cfg.Verifier; v != nil && !slices.ContainsFunc(list, func(w note.Verifier) bool {
+		return w.Name() == v.Name() && w.KeyHash() == v.KeyHash()
+	}) {
+		list = append(list, v)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return note.VerifierList(list...), nil
 }

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/ledger"
+)
+
+// recordLogKey appends a log.key entry declaring Config.PublicKey as the
+// key of the tenant's checkpoints, unless it is already the latest one. It
+// returns whether it appended.
+func (tx *batchTx) recordLogKey(tenantID, vkey, reason string) (bool, error) {
+	var last string
+	err := tx.queryRow(`SELECT vkey FROM log_keys WHERE tenant_id = ? ORDER BY idx DESC LIMIT 1`, tenantID).Scan(&last)
+	if err != nil && !errNotFound(err) {
+		return false, internal("find log key", err)
+	}
+	if last == vkey {
+		return false, nil
+	}
+	fp, err := ledger.KeyFingerprint(vkey)
+	if err != nil {
+		return false, &auditshot.Error{Code: auditshot.EINVALID, Message: "the log's public key is not a valid verifier key", Err: err}
+	}
+	data, _ := json.Marshal(map[string]string{"key": vkey, "fingerprint": fp, "reason": reason})
+	ref, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypeLogKey, Data: data})
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.exec(`INSERT INTO log_keys (tenant_id, idx, vkey) VALUES (?, ?, ?)`, tenantID, ref.Index, vkey); err != nil {
+		return false, internal("record log key", err)
+	}
+	return true, nil
+}
+
+// RecordLogKeys appends a log.key entry to every tenant's log whose latest
+// declared key is not Config.PublicKey: the first key of a log that had
+// none, or a rotation after the operator replaced the signing key. Call it
+// after Open, before signing checkpoints. It returns how many logs it
+// appended to, and does nothing without Config.PublicKey.
+func (db *DB) RecordLogKeys(ctx context.Context) (int, error) {
+	if db.cfg.PublicKey == "" {
+		return 0, nil
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
+	if err != nil {
+		return 0, internal("list tenants", err)
+	}
+	var tenants []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, internal("list tenants", err)
+		}
+		tenants = append(tenants, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, internal("list tenants", err)
+	}
+	n := 0
+	for _, id := range tenants {
+		err := db.write(ctx, func(tx *batchTx) error {
+			reason := "rotated"
+			var any int
+			if e := tx.queryRow(`SELECT 1 FROM log_keys WHERE tenant_id = ? LIMIT 1`, id).Scan(&any); errNotFound(e) {
+				reason = "declared"
+			}
+			added, err := tx.recordLogKey(id, db.cfg.PublicKey, reason)
+			if added {
+				n++
+			}
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// LogKeys returns the verifier keys a tenant's log has declared, oldest
+// first: every key that may have signed its checkpoints.
+func (db *DB) LogKeys(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT vkey FROM log_keys WHERE tenant_id = ? ORDER BY idx`, tenantID)
+	if err != nil {
+		return nil, internal("list log keys", err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, internal("list log keys", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
