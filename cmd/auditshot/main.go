@@ -4,6 +4,7 @@
 //	auditshot capture URL -o FILE [flags]   capture a page without a server
 //	auditshot demo                          capture a built-in demo page
 //	auditshot verify BUNDLE [--key VKEY]    verify an evidence bundle offline
+//	auditshot log-key [--data DIR]          print the log's verifier key (created on first use)
 //	auditshot version                       print the version
 //
 // Every flag can also be set with an AUDITSHOT_* environment variable
@@ -47,6 +48,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = runVerify(ctx, args[1:], stdout, stderr)
+	case "log-key":
+		err = runLogKey(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "auditshot", Version)
 	case "help", "-h", "--help":
@@ -99,6 +102,7 @@ commands:
   capture URL -o FILE   capture a page (see 'auditshot capture -h')
   demo                  serve a demo page on 127.0.0.1 and capture it
   verify BUNDLE         verify an evidence bundle offline (--key VKEY)
+  log-key               print the log's verifier key, creating the signing key on first use
   version               print the version
 `)
 }

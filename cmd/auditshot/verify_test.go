@@ -72,7 +72,9 @@ func makeBundle(t *testing.T) (path, vkey string) {
 		t.Fatal(err)
 	}
 	c := bundle.Contents{Origin: origin, Checkpoint: cp, Keys: []string{vkey},
-		Blobs: func(ctx context.Context, s string) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil }}
+		Blobs: func(ctx context.Context, s string) (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(blob)), nil
+		}}
 	for i, b := range raw {
 		p, err := ledger.ProveInclusion(int64(i), size, reader)
 		if err != nil {
@@ -167,4 +169,24 @@ func rewrite(t *testing.T, path string, f func(name string, b []byte) []byte) st
 	out := filepath.Join(t.TempDir(), "tampered.zip")
 	os.WriteFile(out, buf.Bytes(), 0o644)
 	return out
+}
+
+func TestLogKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	code, first, stderr := run(t, "log-key", "--data", dir)
+	if code != 0 || !strings.Contains(stderr, "created") || !strings.Contains(first, "verifier key: auditshot+") {
+		t.Fatalf("exit %d stdout %q stderr %q", code, first, stderr)
+	}
+	st, err := os.Stat(filepath.Join(dir, "log.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %v %v", st, err)
+	}
+	code, again, stderr := run(t, "log-key", "--data", dir)
+	if code != 0 || again != first || strings.Contains(stderr, "created") {
+		t.Errorf("second run: exit %d, %q vs %q, stderr %q", code, again, first, stderr)
+	}
+	os.Chmod(filepath.Join(dir, "log.key"), 0o644)
+	if code, _, stderr := run(t, "log-key", "--data", dir); code != 1 || !strings.Contains(stderr, "chmod 600") {
+		t.Errorf("world-readable key: exit %d stderr %q", code, stderr)
+	}
 }
