@@ -1,0 +1,155 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"slices"
+
+	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/bundle"
+	"github.com/auditshot/auditshot/ledger"
+)
+
+// MaxExportEntries bounds the entries of one bundle.
+const MaxExportEntries = 1_000_000
+
+// Export writes an evidence bundle of the tenant's selected runs or index
+// range to w, proven against a checkpoint signed for it, with the
+// artifacts the entries refer to read from blobs, and then records the
+// export as an export.created entry by actor. progress, if not nil, is
+// called as the bundle is written.
+//
+// Returns ENOTFOUND for a run the tenant does not have, EINVALID for an
+// empty or out-of-range selection, and EUNAVAILABLE without a signing key.
+// If writing fails, nothing is recorded.
+func (db *DB) Export(ctx context.Context, w io.Writer, tenantID, actor string, sel auditshot.ExportSelection, blobs auditshot.BlobStore, progress func(bundle.Progress)) (*auditshot.Export, error) {
+	cp, err := db.SignCheckpoint(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	indices, err := db.exportIndices(ctx, tenantID, sel, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	c := bundle.Contents{Origin: cp.Origin, Checkpoint: cp.Note}
+	if c.Keys, err = db.LogKeys(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	if len(c.Keys) == 0 && db.cfg.PublicKey != "" {
+		c.Keys = []string{db.cfg.PublicKey}
+	}
+	for _, i := range indices {
+		b, err := db.Entries(ctx, tenantID, i, i+1)
+		if err != nil {
+			return nil, err
+		}
+		p, err := db.InclusionProof(ctx, tenantID, i, cp.Size)
+		if err != nil {
+			return nil, err
+		}
+		c.Entries = append(c.Entries, bundle.Entry{Index: i, Bytes: b[0], Proof: ledgerHashes(p)})
+	}
+	if r := sel.Range; r != nil {
+		p, err := db.RangeProof(ctx, tenantID, r.Start, r.End, cp.Size)
+		if err != nil {
+			return nil, err
+		}
+		c.Range = &ledger.RangeProof{Start: r.Start, End: r.End, Size: cp.Size, Hashes: ledgerHashes(p)}
+	}
+	c.Selection, _ = json.Marshal(sel)
+	c.Blobs = func(ctx context.Context, sha string) (io.ReadCloser, error) {
+		rc, _, err := blobs.Open(ctx, sha, false)
+		return rc, err
+	}
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(w, h)}
+	if err := bundle.Write(ctx, cw, c, bundle.WriteOptions{Progress: progress}); err != nil {
+		return nil, &auditshot.Error{Code: auditshot.EINTERNAL, Message: "the evidence bundle could not be written", Err: err}
+	}
+	x := &auditshot.Export{ID: randomID(), TenantID: tenantID, Selected: sel, SHA256: hex.EncodeToString(h.Sum(nil)),
+		Size: cw.n, Entries: len(indices), CheckpointSize: cp.Size}
+	data, _ := json.Marshal(map[string]any{"selection": sel, "bundle_sha256": x.SHA256, "bundle_size": x.Size,
+		"entries": x.Entries, "checkpoint_size": x.CheckpointSize})
+	err = db.write(ctx, func(tx *batchTx) error {
+		ref, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypeExportCreated, Actor: actor,
+			IDs: map[string]string{ledger.IDExport: x.ID}, Data: data})
+		x.Ledger = ref
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// exportIndices returns the ledger indices a selection covers, sorted.
+func (db *DB) exportIndices(ctx context.Context, tenantID string, sel auditshot.ExportSelection, size int64) ([]int64, error) {
+	switch {
+	case (len(sel.Runs) == 0) == (sel.Range == nil):
+		return nil, auditshot.Errorf(auditshot.EINVALID, "selection: give either runs or a range")
+	case sel.Range != nil:
+		r := sel.Range
+		if r.Start < 0 || r.End <= r.Start || r.End > size {
+			return nil, auditshot.Errorf(auditshot.EINVALID, "range: [%d, %d) is not within the log's %d entries", r.Start, r.End, size)
+		}
+		if r.End-r.Start > MaxExportEntries {
+			return nil, auditshot.Errorf(auditshot.EINVALID, "range: at most %d entries per bundle", MaxExportEntries)
+		}
+		out := make([]int64, 0, r.End-r.Start)
+		for i := r.Start; i < r.End; i++ {
+			out = append(out, i)
+		}
+		return out, nil
+	}
+	var out []int64
+	for _, id := range sel.Runs {
+		run, err := db.FindRun(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run.Started.Index)
+		if run.Finished != nil {
+			out = append(out, run.Finished.Index)
+		}
+		rows, err := db.rdb.QueryContext(ctx, `SELECT ledger_idx FROM events WHERE tenant_id = ? AND run_id = ?`, tenantID, id)
+		if err != nil {
+			return nil, internal("export: list events", err)
+		}
+		for rows.Next() {
+			var i int64
+			if err := rows.Scan(&i); err != nil {
+				rows.Close()
+				return nil, internal("export: list events", err)
+			}
+			out = append(out, i)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, internal("export: list events", err)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func ledgerHashes(p [][32]byte) []ledger.Hash {
+	out := make([]ledger.Hash, len(p))
+	for i, h := range p {
+		out[i] = h
+	}
+	return out
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
