@@ -5,6 +5,7 @@
 //	auditshot demo                          capture a built-in demo page
 //	auditshot verify BUNDLE [--key VKEY]    verify an evidence bundle offline
 //	auditshot log-key [--data DIR]          print the log's verifier key (created on first use)
+//	auditshot export --tenant T --run ID -o FILE   export an evidence bundle
 //	auditshot version                       print the version
 //
 // Every flag can also be set with an AUDITSHOT_* environment variable
@@ -48,6 +49,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = runVerify(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = runExport(ctx, args[1:], stdout, stderr)
 	case "log-key":
 		err = runLogKey(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -103,6 +106,7 @@ commands:
   demo                  serve a demo page on 127.0.0.1 and capture it
   verify BUNDLE         verify an evidence bundle offline (--key VKEY)
   log-key               print the log's verifier key, creating the signing key on first use
+  export                write an evidence bundle of runs or a log range (--tenant, --run/--range, -o)
   version               print the version
 `)
 }

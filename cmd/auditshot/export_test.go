@@ -1,0 +1,64 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/auditshot/auditshot"
+)
+
+// A run recorded in the embedded store, exported with the CLI, verifies
+// with the CLI and the log's public key alone.
+func TestExportThenVerify(t *testing.T) {
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := openStore(ctx, dir, "auditshot.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.CreateTenant(ctx, &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	png, err := s.blobs.Put(ctx, strings.NewReader("pixels"), "image/png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.PutArtifact(ctx, "acme", png); err != nil {
+		t.Fatal(err)
+	}
+	r := &auditshot.Run{TenantID: "acme", Workflow: "process_refund", Agent: auditshot.Agent{Name: "refund-bot", Version: "1.4.2"}}
+	if err := s.db.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.AddEvent(ctx, &auditshot.Event{TenantID: "acme", RunID: r.ID, Type: auditshot.EventAction, Name: "refund_approved",
+		Artifacts: []auditshot.ArtifactRef{{Artifact: png, Role: auditshot.RoleAfter}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	out := filepath.Join(t.TempDir(), "evidence.zip")
+	code, stdout, stderr := run(t, "export", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--run", r.ID, "-o", out)
+	if code != 0 || !strings.Contains(stdout, "2 entries") {
+		t.Fatalf("export: exit %d\n%s%s", code, stdout, stderr)
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "log.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := run(t, "verify", out, "--key", strings.TrimSpace(string(pub))); code != 0 {
+		t.Fatalf("verify: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := run(t, "export", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--run", "nope", "-o", out+"2"); code != 1 || !strings.Contains(stderr, "not found") {
+		t.Errorf("unknown run: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out + "2"); !os.IsNotExist(err) {
+		t.Errorf("a failed export left a file")
+	}
+	if code, _, _ := run(t, "export", "--tenant", "acme", "-o", out); code != 2 {
+		t.Errorf("no selection: exit %d", code)
+	}
+}
