@@ -19,7 +19,7 @@ import (
 	"github.com/auditshot/auditshot/sqlite"
 )
 
-var crashRounds = flag.Int("crash.rounds", 5, "rounds of TestCrash (2 with -short); the issue asks 20")
+var crashRounds = flag.Int("crash.rounds", 20, "rounds of TestCrash (2 with -short)")
 
 // Environment of the child process of TestCrash.
 const (
