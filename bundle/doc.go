@@ -11,10 +11,14 @@
 //	proofs/            inclusion proofs (c2sp.org/tlog-proof), the entry's name + ".tlog-proof" (ProofName)
 //	range.proof        completeness of an exported index range, when the export is a range
 //	blobs/sha256/      the artifacts the entries refer to, named by hex SHA-256 (BlobName)
+//	anchors/           RFC 3161 tokens over earlier checkpoints (<n>.tst), those checkpoints
+//	                   (<n>.checkpoint) and their consistency proofs to the bundle's checkpoint
 //
-// anchors/ (RFC 3161 tokens) and report.html / report.pdf are reserved for
-// later versions: Verify checks their manifest hashes and reports them as
-// unchecked.
+// With the TSA's root certificates (VerifyOptions.TSARoots) Verify checks
+// every anchor and that each entry's claimed time lies in the window the
+// anchors allow, so back-dating is detected. report.html / report.pdf are
+// reserved for later versions: Verify checks their manifest hashes and
+// reports them as unchecked.
 //
 // The manifest is not signed. Trust comes from the checkpoint's signature by
 // a key the auditor holds, the proofs that bind each entry to it, and the

@@ -26,7 +26,7 @@ const (
 	ProofExt       = ".tlog-proof"       // the extension of inclusion proofs
 	KeyExt         = ".vkey"             // the extension of verifier keys
 	indexDigits    = 20                  // digits of a zero-padded entry index
-	anchorsDir     = "anchors/"          // reserved: RFC 3161 tokens (not yet verified)
+	anchorsDir     = "anchors/"          // RFC 3161 time anchors (see AnchorName)
 	reportPrefix   = "report."           // reserved: report.html, report.pdf (not verified)
 	maxManifest    = 256 << 20           // largest manifest Verify reads
 	maxSmallFile   = ledger.MaxProofSize // largest checkpoint, key or proof file
@@ -50,8 +50,9 @@ type Manifest struct {
 	// bundle then MUST hold range.proof for it.
 	Range *Range `json:"range,omitempty"`
 	// Files lists every file of the bundle but manifest.json, once each,
-	// sorted by path. Files under anchors/ and report.* are reserved for
-	// later versions: Verify checks their hashes but not their content.
+	// sorted by path. Anchor files are verified with the auditor's TSA
+	// roots; other files under anchors/ and report.* are reserved for later
+	// versions: Verify checks their hashes but not their content.
 	Files []File `json:"files"`
 }
 
@@ -99,6 +100,7 @@ const (
 	kindEntry
 	kindProof
 	kindBlob
+	kindAnchor
 	kindReserved
 )
 
@@ -130,8 +132,14 @@ func classify(p string) (k kind, index int64, sha string) {
 		if h := strings.TrimPrefix(p, BlobsDir); isHexSHA256(h) {
 			return kindBlob, 0, h
 		}
-	case strings.HasPrefix(p, anchorsDir) && len(p) > len(anchorsDir),
-		strings.HasPrefix(p, reportPrefix) && !strings.Contains(p, "/"):
+	case strings.HasPrefix(p, anchorsDir):
+		if _, _, ok := parseAnchorName(p); ok {
+			return kindAnchor, 0, ""
+		}
+		if len(p) > len(anchorsDir) {
+			return kindReserved, 0, ""
+		}
+	case strings.HasPrefix(p, reportPrefix) && !strings.Contains(p, "/"):
 		return kindReserved, 0, ""
 	}
 	return kindUnknown, 0, ""

@@ -34,6 +34,13 @@ var (
 	ErrRange = errors.New("range not proved complete")
 	// ErrBlob means an artifact is missing or its content does not match.
 	ErrBlob = errors.New("artifact missing or altered")
+	// ErrAnchor means a time anchor does not verify: its checkpoint does not
+	// open or is not consistent with the bundle's, or its RFC 3161 token
+	// does not verify with the trusted TSA roots.
+	ErrAnchor = errors.New("time anchor not verified")
+	// ErrTime means an entry's claimed time lies outside the window its
+	// verified anchors allow: it was forged or back-dated.
+	ErrTime = errors.New("entry time contradicts a time anchor")
 	// ErrFork means two validly signed checkpoints of a log are not
 	// consistent: the log's history was rewritten (see CheckConsistency).
 	ErrFork = errors.New("log history forked")
@@ -52,7 +59,7 @@ type Problem struct {
 	Blob string
 	// Reason says what is wrong, in words for the auditor.
 	Reason string
-	// Err wraps one of the category errors (ErrLayout ... ErrBlob) and the
+	// Err wraps one of the category errors (ErrLayout ... ErrTime) and the
 	// underlying cause, if any.
 	Err error
 }
@@ -119,8 +126,11 @@ type Report struct {
 	// RangeComplete is true if Range was proved complete: every entry of it
 	// is present and the range proof verifies against the checkpoint.
 	RangeComplete bool
-	// Unchecked lists files whose hash was checked but whose content this
-	// version does not verify (anchors/, report.*).
+	// Anchors lists the time anchors checked (with VerifyOptions.TSARoots).
+	Anchors []AnchorResult
+	// Unchecked lists files whose hash was checked but whose content was
+	// not verified: report.*, reserved names under anchors/, and anchors
+	// when no TSA root was given.
 	Unchecked []string
 	// Warnings are caveats the auditor should read even if OK.
 	Warnings []string
@@ -162,6 +172,14 @@ func (r *Report) Summary() string {
 		fmt.Fprintf(&b, "range:       [%d, %d) NOT proved complete\n", r.Range.Start, r.Range.End)
 	default:
 		b.WriteString("range:       none (entries proved included, not complete)\n")
+	}
+	for _, a := range r.Anchors {
+		if a.Verified {
+			fmt.Fprintf(&b, "anchor:      %s: checkpoint of %d entries existed at %s (TSA %s)\n",
+				safeText(a.File), a.CheckpointSize, a.GenTime.Format(time.RFC3339), safeText(a.TSA))
+		} else {
+			fmt.Fprintf(&b, "anchor:      %s NOT verified\n", safeText(a.File))
+		}
 	}
 	for _, f := range r.Unchecked {
 		fmt.Fprintf(&b, "unchecked:   %s (hash only)\n", safeText(f))

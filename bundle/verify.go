@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/auditshot/auditshot/ledger"
+	"github.com/auditshot/auditshot/rfc3161"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -37,6 +39,14 @@ type VerifyOptions struct {
 	Progress func(Progress)
 	// Now returns the current time; time.Now if nil.
 	Now func() time.Time
+	// TSARoots are the roots the auditor trusts to certify time-stamping
+	// authorities (auditshot verify --tsa-root). If nil, the bundle's
+	// anchors are listed as unchecked with NoTSARootsWarning, and entries'
+	// times are not checked.
+	TSARoots *x509.CertPool
+	// AnchorTolerance is how far an entry's claimed time may fall outside
+	// the window its anchors allow; zero means DefaultAnchorTolerance.
+	AnchorTolerance time.Duration
 }
 
 // Verify checks the evidence bundle in r (a zip of size bytes) offline,
@@ -52,7 +62,14 @@ type VerifyOptions struct {
 //   - with range.proof, the entries are exactly its range, none missing or
 //     extra, and the range proof verifies against the checkpoint;
 //   - every artifact an entry refers to is in blobs/ with the right hash and
-//     size, unless a tombstone entry in the bundle records its deletion.
+//     size, unless a tombstone entry in the bundle records its deletion;
+//   - with opts.TSARoots, every anchor's checkpoint opens with the trusted
+//     keys and is consistent with the bundle's, its RFC 3161 token verifies
+//     (see rfc3161.Verify) and, if the bundle holds the anchor entry, is the
+//     token that entry records; then every entry's claimed time lies in the
+//     window the anchors allow: not after the time of an anchor over a
+//     checkpoint that holds it, not before the time of an anchor over a
+//     checkpoint that does not (each within opts.AnchorTolerance).
 //
 // It always returns a non-nil Report listing what was checked and every
 // problem with its culprit. The error is nil if all held, a *VerifyError
@@ -83,6 +100,8 @@ type verifier struct {
 	blobs map[string]File   // actual hash and size of blob files, by name hash
 	cp    *ledger.Checkpoint
 	cpRaw []byte
+	// verifiers are the trusted keys the checkpoint was opened with.
+	verifiers note.Verifiers
 	// entries are the parsed entries by index; raw their bytes.
 	entries map[int64]ledger.Entry
 	raw     map[int64][]byte
@@ -108,6 +127,7 @@ func (v *verifier) run(ctx context.Context, r io.ReaderAt, size int64) error {
 	}
 	v.checkRange()
 	v.checkBlobs()
+	v.checkAnchors()
 	return nil
 }
 
@@ -292,6 +312,8 @@ func (v *verifier) hashFile(f File) (r fileResult) {
 	switch k {
 	case kindEntry:
 		limit = maxEntryFile
+	case kindAnchor:
+		limit = max(maxSmallFile, rfc3161.MaxTokenSize)
 	case kindBlob, kindReserved:
 		limit = f.Size
 	}
@@ -357,7 +379,8 @@ func (v *verifier) openCheckpoint() error {
 		fps[fmt.Sprintf("%s+%08x", nv.Name(), nv.KeyHash())] = fp
 		vs = append(vs, nv)
 	}
-	cp, n, err := ledger.OpenCheckpoint(raw, v.m.Origin, note.VerifierList(vs...))
+	v.verifiers = note.VerifierList(vs...)
+	cp, n, err := ledger.OpenCheckpoint(raw, v.m.Origin, v.verifiers)
 	if err != nil {
 		v.problem(ErrCheckpoint, CheckpointFile, NoIndex, "", err, "%v", err)
 		return nil

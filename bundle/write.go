@@ -54,6 +54,10 @@ type Contents struct {
 	// Selection describes what was exported (runs, a range), as JSON. It is
 	// copied into the manifest as is; nil for none.
 	Selection json.RawMessage
+	// Anchors are RFC 3161 time anchors over checkpoints of the log, written
+	// under anchors/ (see AnchorFile). Each checkpoint MUST open with Keys
+	// and be consistent with Checkpoint.
+	Anchors []AnchorFile
 	// Blobs opens the blob with the given hex SHA-256, for every artifact the
 	// entries refer to (except blobs a tombstone among Entries records as
 	// deleted). Write closes what it returns.
@@ -87,13 +91,16 @@ type WriteOptions struct {
 }
 
 // Write writes the bundle of c to w as a zip archive: the checkpoint, the
-// keys, every entry and its inclusion proof, the range proof if any, every
-// blob the entries refer to (once each), and manifest.json last. The same
+// keys, every entry and its inclusion proof, the range proof if any, the
+// anchors if any, every blob the entries refer to (once each), and
+// manifest.json last. The same
 // contents give the same bytes.
 //
 // Before writing anything, Write checks that the checkpoint opens with
-// c.Keys, that every entry parses canonically and its proof verifies, and
-// that the range proof (if any) holds; errors wrap ErrInvalidContents. While
+// c.Keys, that every entry parses canonically and its proof verifies,
+// that the range proof (if any) holds, and that every anchored checkpoint
+// opens and is consistent with the checkpoint (tokens are not verified);
+// errors wrap ErrInvalidContents. While
 // copying a blob it checks its hash and size against the entry's artifact,
 // and fails (ErrInvalidContents, naming the blob) on a mismatch; w then holds
 // an incomplete archive that MUST be discarded.
@@ -104,6 +111,9 @@ func Write(ctx context.Context, w io.Writer, c Contents, opts WriteOptions) erro
 	}
 	bw := &writer{zw: zip.NewWriter(w), progress: opts.Progress}
 	bw.p.TotalFiles = 1 + len(c.Keys) + 2*len(entries) + len(blobs)
+	if cps, err := checkpointSize(c.Checkpoint); err == nil {
+		bw.p.TotalFiles += anchorFiles(c.Anchors, cps)
+	}
 	if c.Range != nil {
 		bw.p.TotalFiles++
 	}
@@ -181,6 +191,9 @@ func plan(c Contents) ([]Entry, []ledger.Artifact, error) {
 		if err := ledger.VerifyRange(r.Start, r.End, r.Size, leaves, r.Hashes, cp.Hash); err != nil {
 			return nil, nil, fmt.Errorf("%w: range: %w", ErrInvalidContents, err)
 		}
+	}
+	if err := planAnchors(c, cp, vs); err != nil {
+		return nil, nil, err
 	}
 	blobs := referencedBlobs(parsed)
 	if len(blobs) > 0 && c.Blobs == nil {
@@ -280,9 +293,15 @@ func (w *writer) small(c Contents, entries []Entry) error {
 		if err != nil {
 			return fmt.Errorf("%w: range: %w", ErrInvalidContents, err)
 		}
-		return w.bytes(RangeProofFile, rp)
+		if err := w.bytes(RangeProofFile, rp); err != nil {
+			return err
+		}
 	}
-	return nil
+	size, err := checkpointSize(c.Checkpoint)
+	if err != nil {
+		return fmt.Errorf("%w: checkpoint: %w", ErrInvalidContents, err)
+	}
+	return w.writeAnchors(c.Anchors, size)
 }
 
 func (w *writer) bytes(name string, b []byte) error {

@@ -52,6 +52,11 @@ func (db *DB) Export(ctx context.Context, w io.Writer, tenantID, actor string, s
 		}
 		c.Entries = append(c.Entries, bundle.Entry{Index: i, Bytes: b[0], Proof: ledgerHashes(p)})
 	}
+	// Anchors bind the entries to time: an auditor with the TSA's root
+	// detects an entry dated outside the window they allow.
+	if c.Anchors, err = db.AnchorFiles(ctx, tenantID, cp.Size, indices); err != nil {
+		return nil, err
+	}
 	if r := sel.Range; r != nil {
 		p, err := db.RangeProof(ctx, tenantID, r.Start, r.End, cp.Size)
 		if err != nil {

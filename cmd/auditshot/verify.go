@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 )
 
 // runVerify checks an evidence bundle offline: `auditshot verify BUNDLE
-// [--key VKEY]...`. It exits 0 only when every check holds, 1 when one
+// [--key VKEY]... [--tsa-root PEMFILE]...`. It exits 0 only when every check holds, 1 when one
 // fails (the summary names the entry, blob or file), 2 when it could not
 // run.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -22,8 +23,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var keys multi
 	fs.Var(&keys, "key", "verifier key of the log (note vkey text, or a file holding it); repeatable. Without it the bundle's own keys are used, with a warning")
 	origin := fs.String("origin", "", "the log origin the bundle must come from")
+	var tsaRoots multi
+	fs.Var(&tsaRoots, "tsa-root", "PEM file of root certificates trusted to certify time-stamping authorities; repeatable. Without it the bundle's time anchors are not checked, with a warning")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: auditshot verify BUNDLE [--key VKEY]... [--origin ORIGIN]")
+		fmt.Fprintln(stderr, "usage: auditshot verify BUNDLE [--key VKEY]... [--tsa-root PEMFILE]... [--origin ORIGIN]")
 		fs.PrintDefaults()
 	}
 	path, rest := "", args
@@ -43,6 +46,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageError{"verify: --key: " + err.Error()}
 	}
+	roots, err := readTSARoots(tsaRoots)
+	if err != nil {
+		return usageError{"verify: --tsa-root: " + err.Error()}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return usageError{"verify: " + err.Error()}
@@ -52,7 +59,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageError{"verify: " + err.Error()}
 	}
-	opts := bundle.VerifyOptions{Keys: vkeys, Origin: *origin}
+	opts := bundle.VerifyOptions{Keys: vkeys, Origin: *origin, TSARoots: roots}
 	bar := newProgressBar(stderr, "verifying")
 	if bar != nil {
 		opts.Progress = func(p bundle.Progress) { bar.update(p.Bytes, p.TotalBytes, p.Files, p.TotalFiles) }
@@ -88,6 +95,25 @@ func readKeys(keys []string) ([]string, error) {
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// readTSARoots returns the certificates of the PEM files as a pool, or nil
+// if there are none. Every file MUST hold at least one certificate.
+func readTSARoots(files []string) (*x509.CertPool, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", name)
+		}
+	}
+	return pool, nil
 }
 
 // progressBar draws a one-line progress bar on a terminal.

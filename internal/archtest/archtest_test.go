@@ -15,9 +15,9 @@ import (
 // root is the key of the root package (the domain, `auditshot`) in allowed.
 const root = "."
 
-// adapter is what an adapter may import: the domain, the log math and the
-// bundle format, never another adapter.
-var adapter = []string{root, "ledger", "bundle"}
+// adapter is what an adapter may import: the domain, the log math, the
+// bundle format and RFC 3161 tokens, never another adapter.
+var adapter = []string{root, "ledger", "bundle", "rfc3161"}
 
 // allowed lists, for each package of the module by its path relative to the
 // module root, the project packages its non-test files may import. Packages
@@ -26,7 +26,11 @@ var adapter = []string{root, "ledger", "bundle"}
 var allowed = map[string][]string{
 	root:     {},
 	"ledger": {root},
-	"bundle": {root, "ledger"},
+	"bundle": {root, "ledger", "rfc3161"},
+	// rfc3161 is a pure library (RFC 3161 tokens), like ledger: the store
+	// requests tokens with it and the bundle verifier checks them.
+	"rfc3161":             {root},
+	"rfc3161/rfc3161test": {root, "rfc3161"},
 
 	"chromium": adapter,
 	"egress":   adapter,
