@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/rfc3161/rfc3161test"
 )
 
 // A run recorded in the embedded store, exported with the CLI, verifies
@@ -60,5 +61,37 @@ func TestExportThenVerify(t *testing.T) {
 	}
 	if code, _, _ := run(t, "export", "--tenant", "acme", "-o", out); code != 2 {
 		t.Errorf("no selection: exit %d", code)
+	}
+}
+
+// An anchored log exports a bundle whose anchors verify with the TSA root.
+func TestAnchorThenVerify(t *testing.T) {
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := openStore(ctx, dir, "auditshot.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.CreateTenant(ctx, &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	tsa := rfc3161test.New(t, rfc3161test.Options{})
+	if code, stdout, stderr := run(t, "anchor", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--tsa", tsa.URL()); code != 0 || !strings.Contains(stdout, "anchored checkpoint 1") {
+		t.Fatalf("anchor: exit %d\n%s%s", code, stdout, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "all.zip")
+	if code, stdout, stderr := run(t, "export", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--range", "0:2", "-o", out); code != 0 {
+		t.Fatalf("export: exit %d\n%s%s", code, stdout, stderr)
+	}
+	root := filepath.Join(t.TempDir(), "tsa-root.pem")
+	os.WriteFile(root, tsa.RootPEM(), 0o644)
+	pub, _ := os.ReadFile(filepath.Join(dir, "log.pub"))
+	code, stdout, stderr := run(t, "verify", out, "--key", strings.TrimSpace(string(pub)), "--tsa-root", root)
+	if code != 0 || !strings.Contains(strings.ToLower(stdout), "anchor") {
+		t.Fatalf("verify: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, _ := run(t, "anchor", "--data", dir, "--tenant", "acme", "--tsa", "ftp://x"); code != 2 {
+		t.Errorf("bad TSA URL: exit %d", code)
 	}
 }

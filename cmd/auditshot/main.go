@@ -6,6 +6,7 @@
 //	auditshot verify BUNDLE [--key VKEY]    verify an evidence bundle offline
 //	auditshot log-key [--data DIR]          print the log's verifier key (created on first use)
 //	auditshot export --tenant T --run ID -o FILE   export an evidence bundle
+//	auditshot anchor --tenant T --tsa URL   timestamp the latest checkpoint (RFC 3161)
 //	auditshot version                       print the version
 //
 // Every flag can also be set with an AUDITSHOT_* environment variable
@@ -51,6 +52,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runVerify(ctx, args[1:], stdout, stderr)
 	case "export":
 		err = runExport(ctx, args[1:], stdout, stderr)
+	case "anchor":
+		err = runAnchor(ctx, args[1:], stdout, stderr)
 	case "log-key":
 		err = runLogKey(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -107,6 +110,7 @@ commands:
   verify BUNDLE         verify an evidence bundle offline (--key VKEY)
   log-key               print the log's verifier key, creating the signing key on first use
   export                write an evidence bundle of runs or a log range (--tenant, --run/--range, -o)
+  anchor                timestamp a tenant's latest checkpoint at an RFC 3161 TSA (--tenant, --tsa)
   version               print the version
 `)
 }
