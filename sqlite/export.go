@@ -119,7 +119,8 @@ func (db *DB) exportIndices(ctx context.Context, tenantID string, sel auditshot.
 		if run.Finished != nil {
 			out = append(out, run.Finished.Index)
 		}
-		rows, err := db.rdb.QueryContext(ctx, `SELECT ledger_idx FROM events WHERE tenant_id = ? AND run_id = ?`, tenantID, id)
+		rows, err := db.rdb.QueryContext(ctx, `SELECT ledger_idx FROM events WHERE tenant_id = ? AND run_id = ?
+			UNION ALL SELECT ledger_idx FROM captures WHERE tenant_id = ? AND run_id = ?`, tenantID, id, tenantID, id)
 		if err != nil {
 			return nil, internal("export: list events", err)
 		}

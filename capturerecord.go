@@ -1,0 +1,40 @@
+package auditshot
+
+import (
+	"context"
+	"time"
+)
+
+// Capture is a recorded capture: what was captured, the artifacts that
+// came out (the image or PDF, the DOM snapshot, the evidence as JSON) and
+// its capture.completed ledger entry.
+type Capture struct {
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	// RunID, if set, attaches the capture to a run, in Role.
+	RunID string `json:"run_id,omitempty"`
+	Role  string `json:"role,omitempty"`
+	// Name is the caller's label ("refund_start").
+	Name        string        `json:"name,omitempty"`
+	URL         string        `json:"url,omitempty"`
+	FinalURL    string        `json:"final_url,omitempty"`
+	Status      int           `json:"status,omitempty"`
+	Title       string        `json:"title,omitempty"`
+	BestAttempt bool          `json:"best_attempt,omitempty"`
+	Blank       bool          `json:"blank,omitempty"`
+	Artifacts   []ArtifactRef `json:"artifacts"`
+	Time        time.Time     `json:"time"`
+	Ledger      LedgerRef     `json:"ledger"`
+}
+
+// CaptureStore records captures.
+type CaptureStore interface {
+	// RecordCapture stores c and appends its capture.completed entry in the
+	// same transaction; it sets c.ID (if empty), c.Time and c.Ledger.
+	// Returns EINVALID for an artifact that is not recorded or a bad name,
+	// ENOTFOUND for an unknown tenant or run, ECONFLICT for a finished run.
+	RecordCapture(ctx context.Context, c *Capture) error
+	// FindCapture returns a capture of the tenant. Returns ENOTFOUND if
+	// the tenant has no such capture.
+	FindCapture(ctx context.Context, tenantID, id string) (*Capture, error)
+}

@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/ledger"
+)
+
+var _ auditshot.CaptureStore = (*DB)(nil)
+
+// RecordCapture implements auditshot.CaptureStore.
+func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
+	switch {
+	case c.ID != "" && !validID.MatchString(c.ID):
+		return auditshot.Errorf(auditshot.EINVALID, "capture id must be 1 to 64 characters of [a-z0-9_-]")
+	case len(c.Name) > 256 || len(c.Role) > 64:
+		return auditshot.Errorf(auditshot.EINVALID, "capture name must be at most 256 bytes and role 64")
+	case len(c.Artifacts) == 0:
+		return auditshot.Errorf(auditshot.EINVALID, "a capture needs at least its image or PDF")
+	case c.Role != "" && c.RunID == "":
+		return auditshot.Errorf(auditshot.EINVALID, "role needs a run_id")
+	}
+	rec := *c
+	rec.Artifacts = slices.Clone(c.Artifacts)
+	if rec.ID == "" {
+		rec.ID = randomID()
+	}
+	err := db.write(ctx, func(tx *batchTx) error {
+		if err := tx.requireTenant(rec.TenantID); err != nil {
+			return err
+		}
+		ids := map[string]string{ledger.IDCapture: rec.ID}
+		var runID any
+		if rec.RunID != "" {
+			r, err := findRun(context.Background(), tx, rec.TenantID, rec.RunID)
+			if err != nil {
+				return err
+			}
+			if r.Status != auditshot.RunRunning {
+				return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", rec.RunID)
+			}
+			ids[ledger.IDRun], runID = rec.RunID, rec.RunID
+		}
+		refs := make([]ledger.Artifact, len(rec.Artifacts))
+		for i, a := range rec.Artifacts {
+			stored, err := tx.findArtifact(rec.TenantID, a.SHA256)
+			if auditshot.ErrorCode(err) == auditshot.ENOTFOUND {
+				return auditshot.Errorf(auditshot.EINVALID, "artifact %d (%s) is not in the blob store", i, a.SHA256)
+			}
+			if err != nil {
+				return err
+			}
+			rec.Artifacts[i].Artifact = stored
+			refs[i] = ledger.Artifact{SHA256: stored.SHA256, Size: stored.Size, MediaType: stored.MediaType, Role: a.Role}
+		}
+		data, _ := json.Marshal(captureData{Name: rec.Name, Role: rec.Role, URL: rec.URL, FinalURL: rec.FinalURL,
+			Status: rec.Status, Title: rec.Title, BestAttempt: rec.BestAttempt, Blank: rec.Blank})
+		rec.Time = tx.now.UTC()
+		ref, err := tx.append(rec.TenantID, ledger.Entry{Type: ledger.TypeCaptureCompleted, IDs: ids, Time: rec.Time,
+			Artifacts: refs, Data: data})
+		if err != nil {
+			return err
+		}
+		rec.Ledger = ref
+		arts, _ := json.Marshal(rec.Artifacts)
+		_, err = tx.exec(`INSERT INTO captures (tenant_id, id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rec.TenantID, rec.ID, runID, rec.Role, rec.Name, rec.URL, rec.FinalURL, rec.Status, rec.Title, rec.BestAttempt, rec.Blank,
+			arts, unixNano(rec.Time), ref.Index, ref.LeafHash)
+		if isConstraint(err) {
+			return auditshot.Errorf(auditshot.ECONFLICT, "capture %q already exists", rec.ID)
+		}
+		if err != nil {
+			return internal("record capture", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*c = rec
+	return nil
+}
+
+// captureData is the payload of a capture.completed entry.
+type captureData struct {
+	Name        string `json:"name,omitempty"`
+	Role        string `json:"role,omitempty"`
+	URL         string `json:"url,omitempty"`
+	FinalURL    string `json:"final_url,omitempty"`
+	Status      int    `json:"status,omitempty"`
+	Title       string `json:"title,omitempty"`
+	BestAttempt bool   `json:"best_attempt,omitempty"`
+	Blank       bool   `json:"blank,omitempty"`
+}
+
+// FindCapture implements auditshot.CaptureStore.
+func (db *DB) FindCapture(ctx context.Context, tenantID, id string) (*auditshot.Capture, error) {
+	c := auditshot.Capture{TenantID: tenantID, ID: id}
+	var runID *string
+	var arts []byte
+	var t int64
+	err := db.rdb.QueryRowContext(ctx, `SELECT run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash
+		FROM captures WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&runID, &c.Role, &c.Name, &c.URL, &c.FinalURL, &c.Status, &c.Title,
+		&c.BestAttempt, &c.Blank, &arts, &t, &c.Ledger.Index, &c.Ledger.LeafHash)
+	if errNotFound(err) {
+		return nil, auditshot.Errorf(auditshot.ENOTFOUND, "capture %q not found", id)
+	}
+	if err != nil {
+		return nil, internal("find capture", err)
+	}
+	if runID != nil {
+		c.RunID = *runID
+	}
+	c.Time = fromUnixNano(t)
+	if err := json.Unmarshal(arts, &c.Artifacts); err != nil {
+		return nil, internal("find capture", err)
+	}
+	return &c, nil
+}

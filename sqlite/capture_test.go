@@ -1,0 +1,98 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/bundle"
+	"github.com/auditshot/auditshot/file"
+	"github.com/auditshot/auditshot/ledger"
+)
+
+func TestRecordCapture(t *testing.T) {
+	ctx := context.Background()
+	cfg, vkey := withKey(t, testConfig())
+	db := MustOpenDBAt(t, filepath.Join(t.TempDir(), "auditshot.db"), cfg)
+	blobs, err := file.New(file.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	MustCreateTenant(t, db, "acme")
+	MustCreateTenant(t, db, "other")
+	run := MustCreateRun(t, db, "acme")
+	put := func(content, media string) auditshot.Artifact {
+		a, err := blobs.Put(ctx, strings.NewReader(content), media)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutArtifact(ctx, "acme", a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	img, dom := put("png bytes", "image/png"), put("mhtml bytes", "multipart/related")
+	c := &auditshot.Capture{TenantID: "acme", RunID: run.ID, Role: auditshot.RoleBefore, Name: "refund_start",
+		URL: "https://app.example/refunds/981", FinalURL: "https://app.example/refunds/981", Status: 200, Title: "Refund 981",
+		Artifacts: []auditshot.ArtifactRef{{Artifact: auditshot.Artifact{SHA256: img.SHA256}, Role: "image"}, {Artifact: auditshot.Artifact{SHA256: dom.SHA256}, Role: auditshot.RoleDOM}}}
+
+	t.Run("OK", func(t *testing.T) {
+		if err := db.RecordCapture(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.FindCapture(ctx, "acme", c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Title != "Refund 981" || got.RunID != run.ID || got.Ledger != c.Ledger || got.Artifacts[0].Size != img.Size || got.Artifacts[1].MediaType != "multipart/related" {
+			t.Errorf("found %+v", got)
+		}
+		b, _ := db.Entries(ctx, "acme", c.Ledger.Index, c.Ledger.Index+1)
+		e, err := ledger.Parse(b[0])
+		if err != nil || e.Type != ledger.TypeCaptureCompleted || e.IDs[ledger.IDRun] != run.ID || e.IDs[ledger.IDCapture] != c.ID ||
+			len(e.Artifacts) != 2 || e.Artifacts[0].SHA256 != img.SHA256 || !strings.Contains(string(e.Data), `"title":"Refund 981"`) {
+			t.Errorf("entry %+v %v", e, err)
+		}
+	})
+	t.Run("ExportedWithItsRun", func(t *testing.T) {
+		var buf bytes.Buffer
+		x, err := db.Export(ctx, &buf, "acme", "k", auditshot.ExportSelection{Runs: []string{run.ID}}, blobs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := bundle.Verify(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), bundle.VerifyOptions{Keys: []string{vkey}})
+		if err != nil || x.Entries != 2 || rep.Blobs != 2 {
+			t.Errorf("export %d entries, %d blobs: %v", x.Entries, rep.Blobs, err)
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := db.FindCapture(ctx, "other", c.ID)
+		wantCode(t, err, auditshot.ENOTFOUND)
+		bad := *c
+		bad.ID, bad.TenantID = "", "other"
+		wantCode(t, db.RecordCapture(ctx, &bad), auditshot.ENOTFOUND) // acme's run
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		bad := *c
+		bad.ID = ""
+		bad.Artifacts = []auditshot.ArtifactRef{{Artifact: auditshot.Artifact{SHA256: strings.Repeat("ab", 32)}}}
+		wantCode(t, db.RecordCapture(ctx, &bad), auditshot.EINVALID)
+		bad.Artifacts = nil
+		wantCode(t, db.RecordCapture(ctx, &bad), auditshot.EINVALID)
+	})
+	t.Run("ErrConflict", func(t *testing.T) {
+		if _, err := db.FinishRun(ctx, "acme", run.ID, auditshot.RunSucceeded); err != nil {
+			t.Fatal(err)
+		}
+		late := *c
+		late.ID = ""
+		wantCode(t, db.RecordCapture(ctx, &late), auditshot.ECONFLICT)
+		dup := *c
+		dup.RunID, dup.Role = "", ""
+		wantCode(t, db.RecordCapture(ctx, &dup), auditshot.ECONFLICT) // same id
+	})
+}
