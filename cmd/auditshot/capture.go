@@ -102,7 +102,14 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		masks    multi
 		hides    multi
 		headers  multi
+		rec      recordFlags
 	)
+	fs.StringVar(&rec.tenant, "tenant", "", "record the capture in this tenant's ledger in the data directory (env AUDITSHOT_TENANT)")
+	fs.StringVar(&rec.data, "data", "auditshot-data", "data directory, with --tenant (env AUDITSHOT_DATA)")
+	fs.StringVar(&rec.name, "name", "auditshot", "log origin base, with --tenant (env AUDITSHOT_NAME)")
+	fs.StringVar(&rec.run, "run", "", "attach the recorded capture to this run, with --tenant")
+	fs.StringVar(&rec.role, "role", "", "the capture's role in the run (before, after, step), with --run")
+	fs.StringVar(&rec.label, "label", "", "the capture's name (e.g. refund_start), with --tenant")
 	fs.BoolVar(&o.FullPage, "full-page", false, "capture the whole page")
 	fs.IntVar(&o.MaxHeight, "max-height", 0, "cut full-page captures at this height in CSS pixels")
 	fs.StringVar(&o.Selector, "selector", "", "capture only the element matching this CSS selector")
@@ -220,6 +227,13 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if err := commit(); err != nil {
 		return err
+	}
+	if rec.tenant != "" {
+		c, err := rec.record(ctx, res, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "recorded capture %s as ledger entry %d of %s (leaf %s)\n", c.ID, c.Ledger.Index, rec.tenant, c.Ledger.LeafHash)
 	}
 	if *out != "-" {
 		fmt.Fprintf(stdout, "%s: %s %dx%d, %s %d %q in %.0f ms\n", *out, res.MediaType, res.Evidence.Width, res.Evidence.Height,

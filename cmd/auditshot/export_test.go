@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,5 +95,36 @@ func TestAnchorThenVerify(t *testing.T) {
 	}
 	if code, _, _ := run(t, "anchor", "--data", dir, "--tenant", "acme", "--tsa", "ftp://x"); code != 2 {
 		t.Errorf("bad TSA URL: exit %d", code)
+	}
+}
+
+// A CLI capture recorded in a tenant's ledger is exported and verified,
+// image, DOM snapshot and evidence included.
+func TestCaptureRecordExportVerify(t *testing.T) {
+	ctx := t.Context()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<title>recorded</title>")) }))
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := openStore(ctx, dir, "auditshot.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.CreateTenant(ctx, &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	img := filepath.Join(t.TempDir(), "shot.png")
+	code, _, stderr := run(t, "capture", srv.URL, "-o", img, "--allow", "127.0.0.1", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--label", "home")
+	if code != 0 || !strings.Contains(stderr, "as ledger entry 1 of acme") {
+		t.Fatalf("capture: exit %d, stderr %q", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "all.zip")
+	if code, stdout, stderr := run(t, "export", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--range", "0:2", "-o", out); code != 0 {
+		t.Fatalf("export: exit %d\n%s%s", code, stdout, stderr)
+	}
+	pub, _ := os.ReadFile(filepath.Join(dir, "log.pub"))
+	code, stdout, _ := run(t, "verify", out, "--key", strings.TrimSpace(string(pub)))
+	if code != 0 || !strings.Contains(stdout, "blobs:       3 checked") {
+		t.Fatalf("verify: exit %d\n%s", code, stdout)
 	}
 }
