@@ -99,9 +99,15 @@ func (db *DB) AddEvent(ctx context.Context, e *auditshot.Event) error {
 	if ev.ID == "" {
 		ev.ID = randomID()
 	}
-	err := db.write(ctx, func(tx *batchTx) error {
-		return tx.addEvent(&ev)
-	})
+	// The entry's payload needs no transaction: encode it here, in the
+	// caller's goroutine, rather than in the sequencer's.
+	data, err := eventPayload(&ev)
+	if err != nil {
+		return err
+	}
+	err = db.send(&request{ctx: ctx, done: make(chan error, 1), eventOnly: true, fn: func(tx *batchTx) error {
+		return tx.addEvent(&ev, data)
+	}})
 	if err != nil {
 		return err
 	}
@@ -109,16 +115,51 @@ func (db *DB) AddEvent(ctx context.Context, e *auditshot.Event) error {
 	return nil
 }
 
-func (tx *batchTx) addEvent(ev *auditshot.Event) error {
-	r, err := findRun(context.Background(), tx, ev.TenantID, ev.RunID)
+// eventPayload returns the data of ev's run.event entry.
+func eventPayload(ev *auditshot.Event) (json.RawMessage, error) {
+	payload := map[string]any{"type": ev.Type, "name": ev.Name}
+	if len(ev.Data) > 0 {
+		payload["data"] = json.RawMessage(ev.Data)
+	}
+	if ev.Reasoning != "" {
+		payload["reasoning"] = ev.Reasoning
+	}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, auditshot.Errorf(auditshot.EINVALID, "event data: %v", err)
+	}
+	return data, nil
+}
+
+// eventRun returns the run of an event, from the batch's cache if an
+// earlier AddEvent of the batch read it.
+func (tx *batchTx) eventRun(tenantID, runID string) (*auditshot.Run, error) {
+	k := runKey{tenantID, runID}
+	if r, ok := tx.runs[k]; ok {
+		return r, nil
+	}
+	r, err := findRun(context.Background(), tx, tenantID, runID)
+	if err != nil {
+		return nil, err
+	}
+	tx.runs[k] = r
+	return r, nil
+}
+
+func (tx *batchTx) addEvent(ev *auditshot.Event, data json.RawMessage) error {
+	r, err := tx.eventRun(ev.TenantID, ev.RunID)
 	if err != nil {
 		return err
 	}
 	if r.Status != auditshot.RunRunning {
 		return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", ev.RunID)
 	}
-	arts := make([]auditshot.ArtifactRef, len(ev.Artifacts))
-	refs := make([]ledger.Artifact, len(ev.Artifacts))
+	var arts []auditshot.ArtifactRef
+	var refs []ledger.Artifact
+	if len(ev.Artifacts) > 0 {
+		arts = make([]auditshot.ArtifactRef, len(ev.Artifacts))
+		refs = make([]ledger.Artifact, len(ev.Artifacts))
+	}
 	for i, a := range ev.Artifacts {
 		stored, err := tx.findArtifact(ev.TenantID, a.SHA256)
 		if auditshot.ErrorCode(err) == auditshot.ENOTFOUND {
@@ -133,17 +174,6 @@ func (tx *batchTx) addEvent(ev *auditshot.Event) error {
 		arts[i] = auditshot.ArtifactRef{Artifact: stored, Role: a.Role}
 		refs[i] = ledger.Artifact{SHA256: stored.SHA256, Size: stored.Size, MediaType: stored.MediaType, Role: a.Role}
 	}
-	payload := map[string]any{"type": ev.Type, "name": ev.Name}
-	if len(ev.Data) > 0 {
-		payload["data"] = json.RawMessage(ev.Data)
-	}
-	if ev.Reasoning != "" {
-		payload["reasoning"] = ev.Reasoning
-	}
-	data, err := json.Marshal(payload)
-	if err != nil {
-		return auditshot.Errorf(auditshot.EINVALID, "event data: %v", err)
-	}
 	entry := ledger.Entry{Type: ledger.TypeRunEvent, IDs: map[string]string{ledger.IDRun: ev.RunID, ledger.IDEvent: ev.ID},
 		Agent: ledgerAgent(r.Agent), Artifacts: refs, Data: data}
 	if ev.ClientTime != nil {
@@ -153,8 +183,16 @@ func (tx *batchTx) addEvent(ev *auditshot.Event) error {
 	if err != nil {
 		return err
 	}
-	ev.Time, ev.Ledger, ev.Artifacts = tx.now.UTC(), ref, arts
-	artsJSON, _ := json.Marshal(arts)
+	ev.Time, ev.Ledger = tx.now.UTC(), ref
+	if arts != nil {
+		ev.Artifacts = arts
+	} else {
+		ev.Artifacts = make([]auditshot.ArtifactRef, 0)
+	}
+	artsJSON := []byte("[]")
+	if len(arts) > 0 {
+		artsJSON, _ = json.Marshal(arts)
+	}
 	var client sql.NullInt64
 	if ev.ClientTime != nil {
 		client = sql.NullInt64{Int64: unixNano(*ev.ClientTime), Valid: true}

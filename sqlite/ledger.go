@@ -32,7 +32,7 @@ func (tx *batchTx) append(tenantID string, e ledger.Entry) (auditshot.LedgerRef,
 		return auditshot.LedgerRef{}, err
 	}
 	leaf := ledger.LeafHash(b)
-	hs, err := ledger.StoredHashesForLeafHash(n, leaf, txHashReader(tx, tenantID))
+	hs, err := ledger.StoredHashesForLeafHash(n, leaf, tx.cachedHashReader(tenantID))
 	if err != nil {
 		return auditshot.LedgerRef{}, internal(fmt.Sprintf("append entry %d", n), err)
 	}
@@ -40,16 +40,73 @@ func (tx *batchTx) append(tenantID string, e ledger.Entry) (auditshot.LedgerRef,
 		tenantID, n, b, leaf[:]); err != nil {
 		return auditshot.LedgerRef{}, internal(fmt.Sprintf("append entry %d", n), err)
 	}
+	// The hashes of a leaf are few (1 + the trailing ones of n): store them
+	// in one multi-row INSERT.
 	first := ledger.StoredHashIndex(0, n)
-	for i, h := range hs {
-		if _, err := tx.exec(`INSERT INTO ledger_hashes (tenant_id, id, hash) VALUES (?, ?, ?)`,
-			tenantID, first+int64(i), h[:]); err != nil {
+	args := make([]any, 0, 3*len(hs))
+	for i := range hs {
+		args = append(args, tenantID, first+int64(i), hs[i][:])
+	}
+	if len(hs) > 0 {
+		if _, err := tx.exec(insertHashesQuery(len(hs)), args...); err != nil {
 			return auditshot.LedgerRef{}, internal(fmt.Sprintf("store hashes of entry %d", n), err)
 		}
+	}
+	for i, h := range hs {
+		tx.hashes[hashKey{tenantID, first + int64(i)}] = h
 	}
 	tx.sizes[tenantID] = n + 1
 	tx.entries++
 	return auditshot.LedgerRef{Index: n, LeafHash: hex.EncodeToString(leaf[:])}, nil
+}
+
+// insertHashesQueries are the INSERTs of 1 to 64 stored hashes.
+var insertHashesQueries [65]string
+
+func init() {
+	for n := 1; n < len(insertHashesQueries); n++ {
+		insertHashesQueries[n] = `INSERT INTO ledger_hashes (tenant_id, id, hash) VALUES (?, ?, ?)` +
+			strings.Repeat(`, (?, ?, ?)`, n-1)
+	}
+}
+
+// insertHashesQuery returns the INSERT of n > 0 stored hashes.
+func insertHashesQuery(n int) string {
+	if n < len(insertHashesQueries) {
+		return insertHashesQueries[n]
+	}
+	return `INSERT INTO ledger_hashes (tenant_id, id, hash) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1)
+}
+
+// cachedHashReader reads the tenant's stored hashes through tx, from the
+// batch's cache of the hashes it has read or written where it can.
+func (tx *batchTx) cachedHashReader(tenantID string) ledger.HashReader {
+	return ledger.HashReaderFunc(func(indexes []int64) ([]ledger.Hash, error) {
+		out := make([]ledger.Hash, len(indexes))
+		var missing []int64
+		for i, id := range indexes {
+			h, ok := tx.hashes[hashKey{tenantID, id}]
+			if !ok {
+				missing = append(missing, id)
+				continue
+			}
+			out[i] = h
+		}
+		if len(missing) == 0 {
+			return out, nil
+		}
+		got, err := readHashes(context.Background(), tx, tenantID, missing)
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range missing {
+			tx.hashes[hashKey{tenantID, id}] = got[i]
+		}
+		for i, id := range indexes {
+			out[i] = tx.hashes[hashKey{tenantID, id}]
+		}
+		return out, nil
+	})
 }
 
 // size returns the size of the tenant's log as tx sees it.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/ledger"
 )
 
 // Stats counts the work of the write sequencer.
@@ -34,6 +35,9 @@ type request struct {
 	ctx  context.Context
 	fn   func(*batchTx) error
 	done chan error
+	// eventOnly marks a write that changes no tenant, run or artifact row
+	// (AddEvent): the batch's caches of those rows stay valid across it.
+	eventOnly bool
 }
 
 // batchTx is the transaction of a batch, as one write sees it: its rows and
@@ -48,7 +52,24 @@ type batchTx struct {
 	entries int64
 	// stmts are the batch's handles on prepared statements, by query.
 	stmts map[string]*sql.Stmt
+	// hashes caches stored hashes read or written in this batch, by tenant
+	// and stored hash index. A rolled-back write clears it.
+	hashes map[hashKey]ledger.Hash
+	// runs caches the runs read by AddEvent in this batch. Only runs of
+	// consecutive eventOnly writes share it: any other write clears it.
+	runs map[runKey]*auditshot.Run
 }
+
+type hashKey struct {
+	tenant string
+	id     int64
+}
+
+type runKey struct{ tenant, run string }
+
+// clearRowCaches forgets the cached rows of runs, which another write may
+// change.
+func (tx *batchTx) clearRowCaches() { clear(tx.runs) }
 
 // write runs fn in the sequencer's next batch and returns once the batch
 // has committed durably (nil) or failed. fn's writes are isolated from the
@@ -57,7 +78,12 @@ type batchTx struct {
 // commits. If the commit fails, every write of the batch returns the error
 // and none is visible. fn MUST NOT keep tx after it returns.
 func (db *DB) write(ctx context.Context, fn func(tx *batchTx) error) error {
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.send(&request{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// send queues r and waits for its answer, as write does.
+func (db *DB) send(r *request) error {
+	ctx := r.ctx
 	select {
 	case db.reqs <- r:
 	case <-ctx.Done():
@@ -82,6 +108,7 @@ func (db *DB) sequence() {
 			return
 		}
 		db.runBatch(db.collect(first))
+		db.prepareNew()
 	}
 }
 
@@ -158,13 +185,20 @@ func (db *DB) execBatch(batch []*request, results []error, entries *int64) error
 		return internal("begin batch", err)
 	}
 	defer sqltx.Rollback()
-	tx := &batchTx{tx: sqltx, db: db, now: db.cfg.Now(), sizes: map[string]int64{}, stmts: map[string]*sql.Stmt{}}
+	tx := &batchTx{tx: sqltx, db: db, now: db.cfg.Now(), sizes: map[string]int64{}, stmts: map[string]*sql.Stmt{},
+		hashes: map[hashKey]ledger.Hash{}, runs: map[runKey]*auditshot.Run{}}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: "request cancelled", Err: err}
 			continue
 		}
+		if !r.eventOnly {
+			tx.clearRowCaches()
+		}
 		n, err := tx.run(r.fn)
+		if !r.eventOnly {
+			tx.clearRowCaches()
+		}
 		if err != nil {
 			var fatal batchError
 			if errors.As(err, &fatal) {
@@ -198,23 +232,25 @@ func (tx *batchTx) run(fn func(*batchTx) error) (n int64, err error) {
 			n, err = 0, batchError{internal("write", fmt.Errorf("panic: %v", p))}
 		}
 	}()
-	ctx := context.Background()
-	if _, err := tx.tx.ExecContext(ctx, `SAVEPOINT write`); err != nil {
+	if _, err := tx.exec(`SAVEPOINT write`); err != nil {
 		return 0, batchError{internal("savepoint", err)}
 	}
 	tx.entries = 0
 	if err := fn(tx); err != nil {
-		// The rolled-back write may have appended: forget cached sizes.
+		// The rolled-back write may have appended or changed rows: forget
+		// cached sizes, hashes and rows.
 		clear(tx.sizes)
-		if _, rerr := tx.tx.ExecContext(ctx, `ROLLBACK TO write`); rerr != nil {
+		clear(tx.hashes)
+		tx.clearRowCaches()
+		if _, rerr := tx.exec(`ROLLBACK TO write`); rerr != nil {
 			return 0, batchError{internal("rollback to savepoint", fmt.Errorf("%w (after %w)", rerr, err))}
 		}
-		if _, rerr := tx.tx.ExecContext(ctx, `RELEASE write`); rerr != nil {
+		if _, rerr := tx.exec(`RELEASE write`); rerr != nil {
 			return 0, batchError{internal("release savepoint", rerr)}
 		}
 		return 0, err
 	}
-	if _, err := tx.tx.ExecContext(ctx, `RELEASE write`); err != nil {
+	if _, err := tx.exec(`RELEASE write`); err != nil {
 		return 0, batchError{internal("release savepoint", err)}
 	}
 	return tx.entries, nil
@@ -230,12 +266,44 @@ func (tx *batchTx) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := tx.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := tx.tx.PrepareContext(context.Background(), query)
+	ctx := context.Background()
+	if ps, ok := tx.db.prepared[query]; ok {
+		// Prepared on the write connection by an earlier batch: the
+		// transaction's handle reuses it without parsing the query again.
+		s := tx.tx.StmtContext(ctx, ps)
+		tx.stmts[query] = s
+		return s, nil
+	}
+	s, err := tx.tx.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	tx.stmts[query] = s
+	if len(tx.db.prepared)+len(tx.db.toPrepare) < maxPrepared {
+		tx.db.toPrepare = append(tx.db.toPrepare, query)
+	}
 	return s, nil
+}
+
+// maxPrepared bounds the statements kept prepared on the write connection.
+const maxPrepared = 256
+
+// prepareNew prepares, on the write connection and outside any
+// transaction, the statements the last batch used for the first time, so
+// that later batches reuse them. A statement that fails to prepare is
+// simply prepared again by each batch that uses it.
+func (db *DB) prepareNew() {
+	for _, q := range db.toPrepare {
+		if _, ok := db.prepared[q]; ok {
+			continue
+		}
+		s, err := db.wdb.PrepareContext(context.Background(), q)
+		if err != nil {
+			continue
+		}
+		db.prepared[q] = s
+	}
+	db.toPrepare = db.toPrepare[:0]
 }
 
 func (tx *batchTx) exec(query string, args ...any) (sql.Result, error) {

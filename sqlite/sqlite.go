@@ -113,6 +113,12 @@ type DB struct {
 	// the pool of read connections.
 	wdb, rdb *sql.DB
 
+	// prepared are statements prepared on the write connection, by query,
+	// and toPrepare the queries to prepare after the current batch; both
+	// belong to the sequencer goroutine.
+	prepared  map[string]*sql.Stmt
+	toPrepare []string
+
 	reqs      chan *request
 	closing   chan struct{}
 	seqDone   chan struct{}
@@ -133,11 +139,12 @@ func Open(ctx context.Context, path string, cfg Config) (*DB, error) {
 	}
 	cfg = withDefaults(cfg)
 	db := &DB{
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "sqlite"),
-		reqs:    make(chan *request),
-		closing: make(chan struct{}),
-		seqDone: make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "sqlite"),
+		reqs:     make(chan *request),
+		prepared: map[string]*sql.Stmt{},
+		closing:  make(chan struct{}),
+		seqDone:  make(chan struct{}),
 	}
 	var err error
 	if db.wdb, err = sql.Open("sqlite", dsn(path, cfg.BusyTimeout, true)); err != nil {
