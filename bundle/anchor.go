@@ -191,7 +191,7 @@ type anchorWindow struct {
 // time of every entry against them.
 func (v *verifier) checkAnchors() {
 	groups := map[int64]map[string]string{} // anchor number -> ext -> path
-	for _, name := range v.names {
+	for _, name := range v.namesWithPrefix(anchorsDir) {
 		if k, _, _ := classify(name); k != kindAnchor {
 			continue
 		}

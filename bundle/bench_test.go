@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,10 +14,23 @@ import (
 	"github.com/auditshot/auditshot/ledger"
 )
 
-// BenchmarkVerify verifies a range bundle of 10,000 entries of about 1 KiB
-// each and reports entries verified per second.
+// BenchmarkVerify verifies range bundles of entries of about 1 KiB each
+// and reports entries verified per second.
 func BenchmarkVerify(b *testing.B) {
-	const n = 10_000
+	for _, n := range []int{10_000, 50_000} {
+		for _, file := range []bool{false, true} {
+			name := fmt.Sprintf("entries=%d", n)
+			if file {
+				name += "/file"
+			}
+			b.Run(name, func(b *testing.B) { benchVerify(b, n, file) })
+		}
+	}
+}
+
+// benchVerify verifies a bundle of n entries, read from memory or, if
+// file, from a file (as auditshot verify does).
+func benchVerify(b *testing.B, n int, file bool) {
 	s, vkey := newKey(b, testOrigin)
 	l := &testLog{tb: b, signer: s, vkey: vkey, blobs: map[string][]byte{}}
 	pad := string(bytes.Repeat([]byte("x"), 900))
@@ -27,10 +43,22 @@ func BenchmarkVerify(b *testing.B) {
 		}
 		l.append(e)
 	}
-	zb := write(b, l.rangeContents(0, n, n, l.checkpoint(n)))
+	zb := write(b, l.rangeContents(0, int64(n), int64(n), l.checkpoint(int64(n))))
+	var r io.ReaderAt = bytes.NewReader(zb)
+	if file {
+		f, err := os.Create(filepath.Join(b.TempDir(), "bundle.zip"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.Write(zb); err != nil {
+			b.Fatal(err)
+		}
+		r = f
+	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := bundle.Verify(b.Context(), bytes.NewReader(zb), int64(len(zb)), bundle.VerifyOptions{Keys: []string{vkey}}); err != nil {
+		if _, err := bundle.Verify(b.Context(), r, int64(len(zb)), bundle.VerifyOptions{Keys: []string{vkey}}); err != nil {
 			b.Fatal(err)
 		}
 	}

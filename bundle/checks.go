@@ -32,7 +32,7 @@ func (v *verifier) checkRange() {
 	}
 	complete := true
 	next := rp.Start
-	for _, i := range slices.Sorted(maps.Keys(v.raw)) {
+	for _, i := range v.idx {
 		switch {
 		case i < rp.Start || i >= rp.End:
 			v.problem(ErrRange, EntryName(i), i, "", nil, "entry outside the exported range [%d, %d)", rp.Start, rp.End)
@@ -51,11 +51,9 @@ func (v *verifier) checkRange() {
 	if !complete || v.cp == nil {
 		return
 	}
-	leaves := make([]ledger.Hash, 0, rp.End-rp.Start)
-	for i := rp.Start; i < rp.End; i++ {
-		leaves = append(leaves, ledger.LeafHash(v.raw[i]))
-	}
-	if err := ledger.VerifyRange(rp.Start, rp.End, rp.Size, leaves, rp.Hashes, v.cp.Hash); err != nil {
+	// Complete: v.idx is exactly [rp.Start, rp.End), and v.leaves their
+	// leaf hashes.
+	if err := ledger.VerifyRange(rp.Start, rp.End, rp.Size, v.leaves, rp.Hashes, v.cp.Hash); err != nil {
 		v.problem(ErrRange, RangeProofFile, NoIndex, "", err, "%v", err)
 		return
 	}

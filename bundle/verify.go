@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,26 +95,51 @@ type verifier struct {
 	opts  VerifyOptions
 	rep   *Report
 	m     Manifest
-	files map[string]*zip.File
-	names []string          // the keys of files, sorted
-	small map[string][]byte // content of non-blob files, by path
-	blobs map[string]File   // actual hash and size of blob files, by name hash
-	cp    *ledger.Checkpoint
-	cpRaw []byte
+	files map[string]zipMember
+	// filePos are the positions in the archive of the files of m.Files.
+	filePos []int
+	names   []string          // the keys of files, sorted
+	small   map[string][]byte // content of non-blob files, by path
+	blobs   map[string]File   // actual hash and size of blob files, by name hash
+	cp      *ledger.Checkpoint
+	cpRaw   []byte
 	// verifiers are the trusted keys the checkpoint was opened with.
 	verifiers note.Verifiers
-	// entries are the parsed entries by index; raw their bytes.
+	// entries are the parsed entries by index.
 	entries map[int64]ledger.Entry
-	raw     map[int64][]byte
+	// idx are the indexes of the entries read, sorted; leaves their leaf
+	// hashes.
+	idx    []int64
+	leaves []ledger.Hash
 }
 
 func (v *verifier) run(ctx context.Context, r io.ReaderAt, size int64) error {
-	zr, err := zip.NewReader(r, size)
+	zr, err := zip.NewReader(newBlockCache(r, size), size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		v.layout("", "not a readable zip archive: %v", err)
 		return nil
 	}
-	if !v.readZipIndex(zr) || !v.readManifest() {
+	// The manifest is read and decoded while the archive's paths are
+	// checked. readZipIndex indexes the first member of each name, so mf
+	// is v.files[ManifestFile].
+	var mf *zip.File
+	for _, f := range zr.File {
+		if f.Name == ManifestFile {
+			mf = f
+			break
+		}
+	}
+	var md manifestData
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if mf != nil {
+			md = decodeManifestFile(mf)
+		}
+	}()
+	indexed := v.readZipIndex(zr)
+	<-done
+	if !indexed || !v.readManifest(md) {
 		return nil
 	}
 	if err := v.hashFiles(ctx); err != nil {
@@ -181,7 +207,10 @@ func parallel(ctx context.Context, n int, fn func(i int)) error {
 // readZipIndex checks the archive's paths and indexes its files; it
 // returns false if the manifest cannot be found.
 func (v *verifier) readZipIndex(zr *zip.Reader) bool {
-	v.files = make(map[string]*zip.File, len(zr.File))
+	v.files = make(map[string]zipMember, len(zr.File))
+	// The names by key: the first path element with its slash, or the
+	// whole name.
+	groups := map[string][]string{}
 	for _, f := range zr.File {
 		if err := checkPath(f.Name); err != nil {
 			v.layout(f.Name, "unsafe path in the archive: %v", err)
@@ -191,10 +220,25 @@ func (v *verifier) readZipIndex(zr *zip.Reader) bool {
 			v.layout(f.Name, "path appears more than once in the archive")
 			continue
 		}
-		v.files[f.Name] = f
+		v.files[f.Name] = zipMember{f, len(v.files)}
+		key := f.Name
+		if i := strings.IndexByte(key, '/'); i >= 0 {
+			key = key[:i+1]
+		}
+		groups[key] = append(groups[key], f.Name)
 	}
-	v.names = slices.Sorted(maps.Keys(v.files))
-	if v.files[ManifestFile] == nil {
+	// v.names is sorted group by group: names of different groups compare
+	// as their keys do, and within a group, as Write writes it, the names
+	// are in order already.
+	v.names = make([]string, 0, len(v.files))
+	for _, key := range slices.Sorted(maps.Keys(groups)) {
+		g := groups[key]
+		if !slices.IsSorted(g) {
+			slices.Sort(g)
+		}
+		v.names = append(v.names, g...)
+	}
+	if v.files[ManifestFile].File == nil {
 		v.layout(ManifestFile, "missing")
 		return false
 	}
@@ -203,21 +247,19 @@ func (v *verifier) readZipIndex(zr *zip.Reader) bool {
 
 // readManifest parses manifest.json and checks its file list against the
 // archive; it returns false if the manifest is unusable.
-func (v *verifier) readManifest() bool {
-	b, err := readFile(v.files[ManifestFile], maxManifest)
-	if err != nil {
-		v.layout(ManifestFile, "unreadable: %v", err)
+func (v *verifier) readManifest(md manifestData) bool {
+	switch {
+	case md.readErr != nil:
+		v.layout(ManifestFile, "unreadable: %v", md.readErr)
 		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&v.m); err != nil {
-		v.layout(ManifestFile, "does not parse: %v", err)
+	case md.decodeErr != nil:
+		v.layout(ManifestFile, "does not parse: %v", md.decodeErr)
 		return false
-	}
-	if dec.More() {
+	case md.trailing:
 		v.layout(ManifestFile, "trailing data after the JSON object")
 		return false
 	}
+	v.m = md.m
 	if v.m.Format != FormatVersion {
 		v.layout(ManifestFile, "format %q, want %q", v.m.Format, FormatVersion)
 		return false
@@ -227,32 +269,111 @@ func (v *verifier) readManifest() bool {
 	if v.opts.Origin != "" && v.m.Origin != v.opts.Origin {
 		v.layout(ManifestFile, "bundle is of log %q, want %q", v.m.Origin, v.opts.Origin)
 	}
-	listed := map[string]bool{ManifestFile: true}
-	files := v.m.Files[:0:0]
-	for _, f := range v.m.Files {
-		switch k, _, _ := classify(f.Path); {
-		case checkPath(f.Path) != nil || k == kindUnknown:
-			v.layout(f.Path, "manifest lists a path that is not part of a bundle")
-		case k == kindManifest || listed[f.Path]:
-			v.layout(f.Path, "manifest lists the file more than once")
-		case v.files[f.Path] == nil:
-			listed[f.Path] = true
-			v.layout(f.Path, "listed in the manifest but missing from the archive")
-		case f.Size < 0 || !isHexSHA256(f.SHA256):
-			listed[f.Path] = true
-			v.layout(f.Path, "manifest line has an invalid size or SHA-256")
-		default:
-			listed[f.Path] = true
-			files = append(files, f)
+	// The checks of each line that do not depend on the others, in
+	// parallel.
+	type lineCheck struct {
+		foreign, manifest, missing, invalid bool
+		pos                                 int // in the archive, if not missing
+	}
+	checks := make([]lineCheck, len(v.m.Files))
+	_ = parallel(context.Background(), (len(v.m.Files)+1023)/1024, func(c int) {
+		for i := c * 1024; i < min(len(v.m.Files), (c+1)*1024); i++ {
+			f := v.m.Files[i]
+			k, _, _ := classify(f.Path)
+			checks[i] = lineCheck{
+				foreign:  checkPath(f.Path) != nil || k == kindUnknown,
+				manifest: k == kindManifest,
+				missing:  v.files[f.Path].File == nil,
+				pos:      v.files[f.Path].pos,
+				invalid:  f.Size < 0 || !isHexSHA256(f.SHA256),
+			}
+		}
+	})
+	// A manifest sorted by path, as Write makes it, lists no path twice;
+	// then the listed paths are sorted too, and merged with the archive's
+	// instead of put in a map.
+	sorted := true
+	for i := 1; sorted && i < len(v.m.Files); i++ {
+		sorted = v.m.Files[i-1].Path < v.m.Files[i].Path
+	}
+	var listed map[string]bool
+	var listedSorted []string
+	if !sorted {
+		listed = map[string]bool{ManifestFile: true}
+	}
+	list := func(p string) {
+		if sorted {
+			listedSorted = append(listedSorted, p)
+		} else {
+			listed[p] = true
 		}
 	}
-	for _, name := range v.names {
-		if !listed[name] {
-			v.layout(name, "in the archive but not listed in the manifest")
+	files := v.m.Files[:0:0]
+	for i, f := range v.m.Files {
+		switch c := checks[i]; {
+		case c.foreign:
+			v.layout(f.Path, "manifest lists a path that is not part of a bundle")
+		case c.manifest || !sorted && listed[f.Path]:
+			v.layout(f.Path, "manifest lists the file more than once")
+		case c.missing:
+			list(f.Path)
+			v.layout(f.Path, "listed in the manifest but missing from the archive")
+		case c.invalid:
+			list(f.Path)
+			v.layout(f.Path, "manifest line has an invalid size or SHA-256")
+		default:
+			list(f.Path)
+			files = append(files, f)
+			v.filePos = append(v.filePos, c.pos)
+		}
+	}
+	if sorted {
+		j := 0
+		for _, name := range v.names {
+			for j < len(listedSorted) && listedSorted[j] < name {
+				j++
+			}
+			if name != ManifestFile && (j == len(listedSorted) || listedSorted[j] != name) {
+				v.layout(name, "in the archive but not listed in the manifest")
+			}
+		}
+	} else {
+		for _, name := range v.names {
+			if !listed[name] {
+				v.layout(name, "in the archive but not listed in the manifest")
+			}
 		}
 	}
 	v.m.Files = files
 	return true
+}
+
+// manifestData is manifest.json, read and decoded.
+type manifestData struct {
+	m         Manifest
+	readErr   error // the manifest could not be read
+	decodeErr error // it does not decode
+	trailing  bool  // it holds more than the JSON object
+}
+
+// decodeManifestFile reads and decodes manifest.json.
+func decodeManifestFile(f *zip.File) (md manifestData) {
+	b, err := readFile(f, maxManifest)
+	if err != nil {
+		md.readErr = err
+		return md
+	}
+	if m, ok := decodeOwnManifest(b); ok {
+		md.m = m
+		return md
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&md.m); err != nil {
+		md.decodeErr = err
+		return md
+	}
+	md.trailing = dec.More()
+	return md
 }
 
 // fileResult is what hashFile found about one file.
@@ -261,6 +382,8 @@ type fileResult struct {
 	got     File   // actual hash and size, if read
 	read    bool   // got is set
 	content []byte // content of a small file, if read whole
+	kind    kind   // the file's kind, and
+	sha     string // its hash, if a blob (see classify)
 }
 
 // hashFiles reads every listed file once, in parallel, checks it against
@@ -274,7 +397,17 @@ func (v *verifier) hashFiles(ctx context.Context) error {
 	}
 	var mu sync.Mutex
 	results := make([]fileResult, len(v.m.Files))
-	err := parallel(ctx, len(v.m.Files), func(i int) {
+	// Files are read in the order of the archive, for locality.
+	byPos := make([]int, len(v.files))
+	for i := range byPos {
+		byPos[i] = -1
+	}
+	for i, pos := range v.filePos {
+		byPos[pos] = i
+	}
+	order := slices.DeleteFunc(byPos, func(i int) bool { return i < 0 })
+	err := parallel(ctx, len(order), func(j int) {
+		i := order[j]
 		f := v.m.Files[i]
 		results[i] = v.hashFile(f)
 		if v.opts.Progress != nil {
@@ -294,9 +427,9 @@ func (v *verifier) hashFiles(ctx context.Context) error {
 		if !r.read {
 			continue
 		}
-		switch k, _, sha := classify(f.Path); {
+		switch k := r.kind; {
 		case k == kindBlob:
-			v.blobs[sha] = r.got
+			v.blobs[r.sha] = r.got
 		case k == kindReserved:
 			v.rep.Unchecked = append(v.rep.Unchecked, f.Path)
 		case r.content != nil:
@@ -308,6 +441,7 @@ func (v *verifier) hashFiles(ctx context.Context) error {
 
 func (v *verifier) hashFile(f File) (r fileResult) {
 	k, _, sha := classify(f.Path)
+	r.kind, r.sha = k, sha
 	limit := int64(maxSmallFile)
 	switch k {
 	case kindEntry:
@@ -321,35 +455,62 @@ func (v *verifier) hashFile(f File) (r fileResult) {
 		r.ps.layout(f.Path, "%d bytes, more than the %d allowed", f.Size, limit)
 		return r
 	}
-	rc, err := v.files[f.Path].Open()
+	rc, err := v.files[f.Path].File.Open()
 	if err != nil {
 		r.ps.layout(f.Path, "unreadable: %v", err)
 		return r
 	}
 	defer rc.Close()
-	h := sha256.New()
-	var buf *bytes.Buffer
-	w := io.Writer(h)
-	if k != kindBlob && k != kindReserved {
-		buf = bytes.NewBuffer(make([]byte, 0, f.Size+1))
-		w = io.MultiWriter(h, buf)
+	var sum [sha256.Size]byte
+	var n int64
+	if k == kindBlob || k == kindReserved {
+		h := sha256.New()
+		bp := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(bp)
+		// One byte more than listed, so a longer file is detected without
+		// reading all of it.
+		n, err = io.CopyBuffer(h, io.LimitReader(rc, f.Size+1), *bp)
+		h.Sum(sum[:0])
+	} else {
+		// Read whole, as io.Copy(w, io.LimitReader(rc, f.Size+1)) would:
+		// to EOF or one byte more than listed.
+		buf := make([]byte, 0, f.Size+1)
+		for len(buf) < cap(buf) {
+			var m int
+			m, err = rc.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+m]
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				break
+			}
+		}
+		n = int64(len(buf))
+		sum = sha256.Sum256(buf)
+		if n <= limit {
+			r.content = buf
+		}
 	}
-	// One byte more than listed, so a longer file is detected without
-	// reading all of it.
-	n, err := io.Copy(w, io.LimitReader(rc, f.Size+1))
 	if err != nil {
+		r.content = nil
 		r.ps.layout(f.Path, "unreadable: %v", err)
 		return r
 	}
-	r.got, r.read = File{Path: f.Path, SHA256: hexSum(h), Size: n}, true
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], sum[:])
+	r.got, r.read = File{Path: f.Path, SHA256: f.SHA256, Size: n}, true
+	if string(hexSum[:]) != f.SHA256 {
+		r.got.SHA256 = string(hexSum[:])
+	}
 	if r.got != f {
 		r.ps.add(ErrFileHash, f.Path, NoIndex, sha, nil, "content has SHA-256 %s and %d bytes (or more); the manifest says %s and %d bytes", r.got.SHA256, n, f.SHA256, f.Size)
 	}
-	if buf != nil && n <= limit {
-		r.content = buf.Bytes()
-	}
 	return r
 }
+
+// copyBuffers are the buffers hashFile copies blobs with.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // openCheckpoint opens the checkpoint with the trusted keys.
 func (v *verifier) openCheckpoint() error {
@@ -401,7 +562,7 @@ func (v *verifier) openCheckpoint() error {
 // (whether or not they are used).
 func (v *verifier) bundleKeys() []string {
 	var keys []string
-	for _, name := range v.names {
+	for _, name := range v.namesWithPrefix(KeysDir) {
 		if k, _, _ := classify(name); k != kindKey || v.small[name] == nil {
 			continue
 		}
@@ -423,29 +584,57 @@ func (v *verifier) bundleKeys() []string {
 
 // checkEntries parses every entry and verifies its inclusion proof.
 func (v *verifier) checkEntries(ctx context.Context) error {
-	v.entries, v.raw = map[int64]ledger.Entry{}, map[int64][]byte{}
-	proofs := map[int64]string{}
+	v.entries = map[int64]ledger.Entry{}
+	// v.names is sorted, and entry and proof names have fixed-width
+	// indexes: held, v.idx and proofs come out sorted by index.
+	var held []int64 // indexes of the entries in the archive
+	var raw [][]byte // the content of entries v.idx
+	type proofFile struct {
+		i    int64
+		name string
+	}
+	var proofs []proofFile
 	for _, name := range v.names {
 		switch k, i, _ := classify(name); k {
 		case kindEntry:
+			held = append(held, i)
 			if b, ok := v.small[name]; ok {
-				v.raw[i] = b
+				v.idx = append(v.idx, i)
+				raw = append(raw, b)
 			}
 		case kindProof:
-			proofs[i] = name
+			proofs = append(proofs, proofFile{i, name})
 		}
 	}
-	for _, i := range slices.Sorted(maps.Keys(proofs)) {
-		if v.files[EntryName(i)] == nil {
-			v.problem(ErrInclusion, proofs[i], i, "", nil, "inclusion proof for an entry the bundle does not hold")
+	j := 0
+	for _, p := range proofs {
+		for j < len(held) && held[j] < p.i {
+			j++
+		}
+		if j == len(held) || held[j] != p.i {
+			v.problem(ErrInclusion, p.name, p.i, "", nil, "inclusion proof for an entry the bundle does not hold")
 		}
 	}
-	idx := slices.Sorted(maps.Keys(v.raw))
+	idx := v.idx
 	results := make([]entryResult, len(idx))
-	if err := parallel(ctx, len(idx), func(k int) { results[k] = v.checkEntry(idx[k], v.raw[idx[k]]) }); err != nil {
+	// Entries are checked in chunks of consecutive indexes, each with its
+	// own inclusionMemo.
+	const chunk = 1024
+	err := parallel(ctx, (len(idx)+chunk-1)/chunk, func(c int) {
+		var m *inclusionMemo
+		if v.cp != nil {
+			m = &inclusionMemo{size: v.cp.Size, root: v.cp.Hash}
+		}
+		for k := c * chunk; k < min(len(idx), (c+1)*chunk); k++ {
+			results[k] = v.checkEntry(idx[k], raw[k], m)
+		}
+	})
+	if err != nil {
 		return fmt.Errorf("verify bundle: %w", err)
 	}
+	v.leaves = make([]ledger.Hash, len(idx))
 	for k, r := range results {
+		v.leaves[k] = r.leaf
 		v.rep.Problems = append(v.rep.Problems, r.ps...)
 		if r.parsed {
 			v.entries[idx[k]] = r.e
@@ -460,12 +649,16 @@ type entryResult struct {
 	ps     problems
 	e      ledger.Entry
 	parsed bool
+	leaf   ledger.Hash
 }
 
 // checkEntry parses entry i and verifies its inclusion proof. It only
-// reads the verifier's state, so that entries are checked in parallel.
-func (v *verifier) checkEntry(i int64, b []byte) (r entryResult) {
+// reads the verifier's state, so that entries are checked in parallel; m,
+// which is nil if the checkpoint did not open, is the memo of the calling
+// goroutine, and entries MUST be checked in increasing index order with it.
+func (v *verifier) checkEntry(i int64, b []byte, m *inclusionMemo) (r entryResult) {
 	name := EntryName(i)
+	r.leaf = ledger.LeafHash(b)
 	e, err := ledger.Parse(b)
 	if err != nil {
 		r.ps.add(ErrEntry, name, i, "", err, "%v", err)
@@ -477,6 +670,16 @@ func (v *verifier) checkEntry(i int64, b []byte) (r entryResult) {
 	if !ok {
 		r.ps.add(ErrInclusion, pname, i, "", nil, "inclusion proof missing or unreadable")
 		return r
+	}
+	// The fast path: a proof exactly as Write makes it, against the
+	// bundle's checkpoint (opened), that verifies.
+	if m != nil {
+		if hs, ok := parseOwnProof(pb, i, v.cpRaw, m.buf); ok {
+			m.buf = hs
+			if m.verify(i, r.leaf, m.keep(hs)) {
+				return r
+			}
+		}
 	}
 	p, err := ledger.ParseProof(pb)
 	switch {
@@ -491,11 +694,28 @@ func (v *verifier) checkEntry(i int64, b []byte) (r entryResult) {
 	case v.cp == nil:
 		// Reported at the checkpoint; nothing to verify against.
 	default:
-		if err := ledger.VerifyInclusion(i, v.cp.Size, ledger.LeafHash(b), p.Hashes, v.cp.Hash); err != nil {
+		if err := ledger.VerifyInclusion(i, v.cp.Size, r.leaf, p.Hashes, v.cp.Hash); err != nil {
 			r.ps.add(ErrInclusion, name, i, "", err, "not in the log at this index: %v", err)
 		}
 	}
 	return r
+}
+
+// namesWithPrefix returns the names of v.names that begin with prefix.
+func (v *verifier) namesWithPrefix(prefix string) []string {
+	i, _ := slices.BinarySearch(v.names, prefix)
+	j := i
+	for j < len(v.names) && strings.HasPrefix(v.names[j], prefix) {
+		j++
+	}
+	return v.names[i:j]
+}
+
+// zipMember is a member of the archive and its position in it (among the
+// members indexed).
+type zipMember struct {
+	*zip.File
+	pos int
 }
 
 // readFile reads a whole zip member of at most limit bytes.
