@@ -3,27 +3,17 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/bundle"
-	"github.com/auditshot/auditshot/file"
 	"github.com/auditshot/auditshot/ledger"
 )
 
 func TestRecordCapture(t *testing.T) {
 	ctx := context.Background()
-	cfg, vkey := withKey(t, testConfig())
-	db := MustOpenDBAt(t, filepath.Join(t.TempDir(), "auditshot.db"), cfg)
-	blobs, err := file.New(file.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { blobs.Close() })
-	MustCreateTenant(t, db, "acme")
-	MustCreateTenant(t, db, "other")
+	db, blobs, vkey := mustStoreWithBlobs(t, "acme", "other")
 	run := MustCreateRun(t, db, "acme")
 	put := func(content, media string) auditshot.Artifact {
 		a, err := blobs.Put(ctx, strings.NewReader(content), media)

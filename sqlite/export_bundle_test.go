@@ -11,20 +11,13 @@ import (
 	"github.com/auditshot/auditshot/bundle"
 	"github.com/auditshot/auditshot/file"
 	"github.com/auditshot/auditshot/ledger"
+	"github.com/auditshot/auditshot/sqlite"
 )
 
 // The store's bundles verify offline with the log's key alone.
 func TestExport(t *testing.T) {
 	ctx := context.Background()
-	cfg, vkey := withKey(t, testConfig())
-	db := MustOpenDBAt(t, filepath.Join(t.TempDir(), "auditshot.db"), cfg)
-	blobs, err := file.New(file.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { blobs.Close() })
-	MustCreateTenant(t, db, "acme")
-	MustCreateTenant(t, db, "other")
+	db, blobs, vkey := mustStoreWithBlobs(t, "acme", "other")
 
 	png, err := blobs.Put(ctx, strings.NewReader("pretend PNG of the refund page"), "image/png")
 	if err != nil {
@@ -99,4 +92,21 @@ func TestExport(t *testing.T) {
 			wantCode(t, err, auditshot.EINVALID)
 		}
 	})
+}
+
+// mustStoreWithBlobs opens a store with a fresh log key and a blob store,
+// and creates the tenants; it returns the log's verifier key.
+func mustStoreWithBlobs(t *testing.T, tenants ...string) (*sqlite.DB, *file.Store, string) {
+	t.Helper()
+	cfg, vkey := withKey(t, testConfig())
+	db := MustOpenDBAt(t, filepath.Join(t.TempDir(), "auditshot.db"), cfg)
+	blobs, err := file.New(file.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	for _, id := range tenants {
+		MustCreateTenant(t, db, id)
+	}
+	return db, blobs, vkey
 }

@@ -18,14 +18,7 @@ import (
 // with the CLI and the log's public key alone.
 func TestExportThenVerify(t *testing.T) {
 	ctx := t.Context()
-	dir := filepath.Join(t.TempDir(), "data")
-	s, err := openStore(ctx, dir, "auditshot.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.db.CreateTenant(ctx, &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
-		t.Fatal(err)
-	}
+	dir, s := mustDataDir(t)
 	png, err := s.blobs.Put(ctx, strings.NewReader("pixels"), "image/png")
 	if err != nil {
 		t.Fatal(err)
@@ -68,15 +61,7 @@ func TestExportThenVerify(t *testing.T) {
 
 // An anchored log exports a bundle whose anchors verify with the TSA root.
 func TestAnchorThenVerify(t *testing.T) {
-	ctx := t.Context()
-	dir := filepath.Join(t.TempDir(), "data")
-	s, err := openStore(ctx, dir, "auditshot.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.db.CreateTenant(ctx, &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
-		t.Fatal(err)
-	}
+	dir, s := mustDataDir(t)
 	s.Close()
 	tsa := rfc3161test.New(t, rfc3161test.Options{})
 	if code, stdout, stderr := run(t, "anchor", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--tsa", tsa.URL()); code != 0 || !strings.Contains(stdout, "anchored checkpoint 1") {
@@ -101,17 +86,9 @@ func TestAnchorThenVerify(t *testing.T) {
 // A CLI capture recorded in a tenant's ledger is exported and verified,
 // image, DOM snapshot and evidence included.
 func TestCaptureRecordExportVerify(t *testing.T) {
-	ctx := t.Context()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<title>recorded</title>")) }))
 	defer srv.Close()
-	dir := filepath.Join(t.TempDir(), "data")
-	s, err := openStore(ctx, dir, "auditshot.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.db.CreateTenant(ctx, &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
-		t.Fatal(err)
-	}
+	dir, s := mustDataDir(t)
 	s.Close()
 	img := filepath.Join(t.TempDir(), "shot.png")
 	code, _, stderr := run(t, "capture", srv.URL, "-o", img, "--allow", "127.0.0.1", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--label", "home")
@@ -127,4 +104,19 @@ func TestCaptureRecordExportVerify(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "blobs:       3 checked") {
 		t.Fatalf("verify: exit %d\n%s", code, stdout)
 	}
+}
+
+// mustDataDir makes a data directory with the tenant "acme" and returns it
+// with its store open (the caller closes it before running commands).
+func mustDataDir(t *testing.T) (string, *store) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := openStore(t.Context(), dir, "auditshot.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.CreateTenant(t.Context(), &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	return dir, s
 }
