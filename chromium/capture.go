@@ -144,11 +144,18 @@ func (c *capture) run() (*auditshot.CaptureResult, error) {
 		return nil, err
 	}
 	// The DOM snapshot is taken by the renderer while the browser takes
-	// the pixels, and the blank check runs in Go meanwhile.
+	// the pixels, and the blank check runs in Go meanwhile. With masks, the
+	// masked elements' content is removed from the DOM once the pixels are
+	// taken and the snapshot comes after, so it does not hold what the
+	// masks hide.
 	var dom []byte
 	var domErr error
+	snapshot := func() { dom, domErr = c.snapshotDOM() }
+	masked := len(c.o.MaskSelectors) > 0
 	var wg sync.WaitGroup
-	wg.Go(func() { dom, domErr = c.snapshotDOM() })
+	if !masked {
+		wg.Go(snapshot)
+	}
 	data, mediaType, err := c.take()
 	isBlank := false
 	if err == nil && c.o.Format != auditshot.FormatPDF {
@@ -157,9 +164,6 @@ func (c *capture) run() (*auditshot.CaptureResult, error) {
 	wg.Wait()
 	if err != nil {
 		return nil, err
-	}
-	if domErr != nil {
-		return nil, domErr
 	}
 	if isBlank {
 		// A blank frame is often a page that has not painted yet: try once
@@ -170,6 +174,15 @@ func (c *capture) run() (*auditshot.CaptureResult, error) {
 			isBlank, c.ev.Width, c.ev.Height = blank(data)
 		}
 		c.ev.Blank = isBlank
+	}
+	if masked {
+		if err := c.redactDOM(); err != nil {
+			return nil, err
+		}
+		snapshot()
+	}
+	if domErr != nil {
+		return nil, domErr
 	}
 	c.collect()
 	c.ev.Timings.CaptureMS = ms(c.e.now().Sub(t))

@@ -161,6 +161,29 @@ func maskJS(selectors []string) string {
 })()`, sels)
 }
 
+// redactDOM empties every element a mask covers, after the pixels are
+// taken: its children and text are replaced by "[redacted]" and its
+// attributes other than id, class and style removed (an input's value, a
+// link's href, an image's src), so the DOM snapshot keeps the page's
+// structure but not what the masks hide.
+func (c *capture) redactDOM() error {
+	sels, _ := json.Marshal(c.o.MaskSelectors)
+	_, err := eval[bool](c.ctx, fmt.Sprintf(`(() => {
+  for (const sel of %s) {
+    for (const el of document.querySelectorAll(sel)) {
+      for (const a of [...el.attributes]) if (!['id', 'class', 'style'].includes(a.name)) el.removeAttribute(a.name);
+      if ('value' in el) el.value = '';
+      el.replaceChildren(document.createTextNode('[redacted]'));
+    }
+  }
+  return true;
+})()`, sels))
+	if err != nil {
+		return fmt.Errorf("redact the DOM snapshot: %w", err)
+	}
+	return nil
+}
+
 // scrollLazy scrolls down the page a viewport at a time so lazy content
 // loads, up to max_height, then back to the top.
 func (c *capture) scrollLazy() error {
