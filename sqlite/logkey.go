@@ -39,34 +39,39 @@ func (tx *batchTx) recordLogKey(tenantID, vkey, reason string) (bool, error) {
 // declared key is not Config.PublicKey: the first key of a log that had
 // none, or a rotation after the operator replaced the signing key. Call it
 // after Open, before signing checkpoints. It returns how many logs it
-// appended to, and does nothing without Config.PublicKey.
+// appended to, and does nothing without Config.PublicKey. Logs already
+// declaring the key cost one read in all, not a write each.
 func (db *DB) RecordLogKeys(ctx context.Context) (int, error) {
 	if db.cfg.PublicKey == "" {
 		return 0, nil
 	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
+	rows, err := db.rdb.QueryContext(ctx, `SELECT t.id, (SELECT vkey FROM log_keys k WHERE k.tenant_id = t.id ORDER BY idx DESC LIMIT 1)
+		FROM tenants t ORDER BY t.id`)
 	if err != nil {
-		return 0, internal("list tenants", err)
+		return 0, internal("list log keys", err)
 	}
-	var tenants []string
+	var stale []string
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var last *string
+		if err := rows.Scan(&id, &last); err != nil {
 			rows.Close()
-			return 0, internal("list tenants", err)
+			return 0, internal("list log keys", err)
 		}
-		tenants = append(tenants, id)
+		if last == nil || *last != db.cfg.PublicKey {
+			stale = append(stale, id)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, internal("list tenants", err)
+		return 0, internal("list log keys", err)
 	}
 	n := 0
-	for _, id := range tenants {
+	for _, id := range stale {
 		err := db.write(ctx, func(tx *batchTx) error {
 			reason := "rotated"
-			var any int
-			if e := tx.queryRow(`SELECT 1 FROM log_keys WHERE tenant_id = ? LIMIT 1`, id).Scan(&any); errNotFound(e) {
+			var one int
+			if e := tx.queryRow(`SELECT 1 FROM log_keys WHERE tenant_id = ? LIMIT 1`, id).Scan(&one); errNotFound(e) {
 				reason = "declared"
 			}
 			added, err := tx.recordLogKey(id, db.cfg.PublicKey, reason)

@@ -55,8 +55,12 @@ func TestLogKeys(t *testing.T) {
 		if e.Type != ledger.TypeLogKey || data.Key != key1 || data.Reason != "declared" || data.Fingerprint == "" {
 			t.Errorf("first entry %s %+v", e.Type, data)
 		}
+		before := db.Stats().Writes
 		if n, err := db.RecordLogKeys(ctx); err != nil || n != 0 {
 			t.Errorf("same key declared again: %d %v", n, err)
+		}
+		if w := db.Stats().Writes - before; w != 0 {
+			t.Errorf("checking an unchanged key made %d writes", w)
 		}
 	})
 	db.Close()
