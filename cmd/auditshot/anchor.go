@@ -17,8 +17,8 @@ import (
 func runAnchor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("anchor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "auditshot-data", "data directory (env AUDITSHOT_DATA)")
-	name := fs.String("name", "auditshot", "log origin base (env AUDITSHOT_NAME)")
+	var df dataFlags
+	df.register(fs)
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	tsa := fs.String("tsa", "", "URL of the RFC 3161 time-stamping authority (required; env AUDITSHOT_TSA)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the TSA")
@@ -36,7 +36,7 @@ func runAnchor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case *tsa == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		return usageError{"anchor: --tsa must be the http(s) URL of a time-stamping authority"}
 	}
-	s, err := openStore(ctx, *data, *name, newLogger(stderr, *verbose))
+	s, err := df.open(ctx, stderr, *verbose)
 	if err != nil {
 		return err
 	}

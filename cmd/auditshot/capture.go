@@ -105,8 +105,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		rec      recordFlags
 	)
 	fs.StringVar(&rec.tenant, "tenant", "", "record the capture in this tenant's ledger in the data directory (env AUDITSHOT_TENANT)")
-	fs.StringVar(&rec.data, "data", "auditshot-data", "data directory, with --tenant (env AUDITSHOT_DATA)")
-	fs.StringVar(&rec.name, "name", "auditshot", "log origin base, with --tenant (env AUDITSHOT_NAME)")
+	rec.data.register(fs)
 	fs.StringVar(&rec.run, "run", "", "attach the recorded capture to this run, with --tenant")
 	fs.StringVar(&rec.role, "role", "", "the capture's role in the run (before, after, step), with --run")
 	fs.StringVar(&rec.label, "label", "", "the capture's name (e.g. refund_start), with --tenant")
@@ -136,15 +135,9 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: auditshot capture URL -o FILE [flags]")
 		fs.PrintDefaults()
 	}
-	url, rest := "", args
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		url, rest = rest[0], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return usageError{err.Error()}
-	}
-	if url == "" && fs.NArg() > 0 {
-		url = fs.Arg(0)
+	url, err := parseWithArg(fs, args)
+	if err != nil {
+		return err
 	}
 	if err := applyEnv(fs); err != nil {
 		return err

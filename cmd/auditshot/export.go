@@ -20,8 +20,8 @@ import (
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "auditshot-data", "data directory (env AUDITSHOT_DATA)")
-	name := fs.String("name", "auditshot", "log origin base (env AUDITSHOT_NAME)")
+	var df dataFlags
+	df.register(fs)
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	var runs multi
 	fs.Var(&runs, "run", "run id to export (repeatable)")
@@ -53,7 +53,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case (len(runs) == 0) == (sel.Range == nil):
 		return usageError{"export: give --run ID... or --range START:END"}
 	}
-	s, err := openStore(ctx, *data, *name, newLogger(stderr, *verbose))
+	s, err := df.open(ctx, stderr, *verbose)
 	if err != nil {
 		return err
 	}

@@ -81,15 +81,15 @@ func loadOrCreateLogKey(dir, name string) (skey, vkey string, created bool, err 
 func runLogKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("log-key", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "auditshot-data", "data directory (env AUDITSHOT_DATA)")
-	name := fs.String("name", "auditshot", "key name, the log origin's base (env AUDITSHOT_NAME)")
+	var df dataFlags
+	df.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
 	if err := applyEnv(fs); err != nil {
 		return err
 	}
-	_, vkey, created, err := loadOrCreateLogKey(*data, *name)
+	_, vkey, created, err := loadOrCreateLogKey(df.dir, df.name)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func runLogKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if created {
-		fmt.Fprintf(stderr, "created a new signing key in %s (mode 0600)\n", filepath.Join(*data, logKeyFile))
+		fmt.Fprintf(stderr, "created a new signing key in %s (mode 0600)\n", filepath.Join(df.dir, logKeyFile))
 	}
 	fmt.Fprintf(stdout, "verifier key: %s\nfingerprint:  %s\n", vkey, fp)
 	return nil

@@ -16,11 +16,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/auditshot/auditshot"
@@ -121,4 +123,25 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// parseWithArg parses a command's flags with its one positional argument
+// (a URL, a file) allowed before or after them, and returns the argument
+// ("" if none). More than one is a usage error.
+func parseWithArg(fs *flag.FlagSet, args []string) (string, error) {
+	var rest []string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		rest, args = args[:1], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", usageError{err.Error()}
+	}
+	rest = append(rest, fs.Args()...)
+	switch len(rest) {
+	case 0:
+		return "", nil
+	case 1:
+		return rest[0], nil
+	}
+	return "", usageError{fmt.Sprintf("%s: one argument expected, got %q", fs.Name(), rest)}
 }

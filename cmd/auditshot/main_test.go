@@ -89,6 +89,8 @@ func TestCapture_Usage(t *testing.T) {
 	for _, args := range [][]string{
 		{"capture", "http://127.0.0.1/"},
 		{"capture", "-o", "x.png"},
+		{"capture", "http://127.0.0.1/", "-o", "x.png", "http://127.0.0.1/other"},
+		{"verify", "a.zip", "b.zip"},
 		{"nope"},
 		{},
 	} {

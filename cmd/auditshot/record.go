@@ -11,13 +11,14 @@ import (
 
 // recordFlags say where a CLI capture is recorded, if anywhere.
 type recordFlags struct {
-	data, name, tenant, run, role, label string
+	data                     dataFlags
+	tenant, run, role, label string
 }
 
 // record stores the capture's image, DOM snapshot and evidence as blobs
 // and the capture itself as a capture.completed ledger entry of the tenant.
 func (f *recordFlags) record(ctx context.Context, res *auditshot.CaptureResult, stderr io.Writer) (*auditshot.Capture, error) {
-	s, err := openStore(ctx, f.data, f.name, newLogger(stderr, false))
+	s, err := f.data.open(ctx, stderr, false)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"io"
 	"log/slog"
 	"path/filepath"
 
@@ -56,4 +58,19 @@ func openStore(ctx context.Context, dir, name string, log *slog.Logger) (*store,
 // Close closes the database and the blob store.
 func (s *store) Close() error {
 	return errors.Join(s.db.Close(), s.blobs.Close())
+}
+
+// dataFlags are the flags of every command that opens the data directory.
+type dataFlags struct {
+	dir, name string
+}
+
+func (f *dataFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "data", "auditshot-data", "data directory (env AUDITSHOT_DATA)")
+	fs.StringVar(&f.name, "name", "auditshot", "log origin base, also the signing key's name (env AUDITSHOT_NAME)")
+}
+
+// open opens the data directory's store, logging to stderr.
+func (f *dataFlags) open(ctx context.Context, stderr io.Writer, verbose bool) (*store, error) {
+	return openStore(ctx, f.dir, f.name, newLogger(stderr, verbose))
 }

@@ -29,15 +29,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "usage: auditshot verify BUNDLE [--key VKEY]... [--tsa-root PEMFILE]... [--origin ORIGIN]")
 		fs.PrintDefaults()
 	}
-	path, rest := "", args
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		path, rest = rest[0], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return usageError{err.Error()}
-	}
-	if path == "" && fs.NArg() == 1 {
-		path = fs.Arg(0)
+	path, err := parseWithArg(fs, args)
+	if err != nil {
+		return err
 	}
 	if path == "" {
 		return usageError{"verify: a bundle file is required"}
