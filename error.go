@@ -24,6 +24,11 @@ const (
 	EQUOTA        = "quota_exceeded"
 	EUNAVAILABLE  = "unavailable"
 	ETIMEOUT      = "timeout"
+	// ERATELIMIT means the caller sent too many requests in a short time;
+	// the error's RetryAfter says when to try again.
+	ERATELIMIT = "rate_limited"
+	// ETOOLARGE means the request body is larger than the limit.
+	ETOOLARGE = "too_large"
 )
 
 // Error is the application error. Message is safe to show to a caller; Err

@@ -129,4 +129,8 @@ type RunService interface {
 	// FinishRun ends a run (a run.finished entry). Returns ECONFLICT if it
 	// has already finished.
 	FinishRun(ctx context.Context, tenantID, runID string, status RunStatus) (*Run, error)
+	// RunEntries returns the ledger references of every entry of the run
+	// (run.started, its events and captures, run.finished) in log order.
+	// Returns ENOTFOUND if the tenant has no such run.
+	RunEntries(ctx context.Context, tenantID, runID string) ([]LedgerRef, error)
 }

@@ -132,4 +132,24 @@ type TenantService interface {
 	// RevokeAPIKey revokes a key; a key.revoked ledger entry is written in
 	// the same transaction. Returns ENOTFOUND if the tenant has no such key.
 	RevokeAPIKey(ctx context.Context, tenantID, keyID string) error
+
+	// ListTenants returns every tenant, by id.
+	ListTenants(ctx context.Context) ([]*Tenant, error)
+	// UpdateTenant applies the non-nil fields of u to the tenant and
+	// records a policy.changed entry by actor with what changed, in the
+	// same transaction. Returns ENOTFOUND for an unknown tenant and
+	// EINVALID for a bad plan, retention or allowlist entry.
+	UpdateTenant(ctx context.Context, tenantID, actor string, u TenantUpdate) (*Tenant, error)
+	// ListAPIKeys returns the tenant's keys (revoked ones too), oldest
+	// first, without secrets.
+	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
+}
+
+// TenantUpdate is a change of a tenant's policy; nil fields stay as they are.
+type TenantUpdate struct {
+	Name          *string       `json:"name,omitempty"`
+	Plan          *Plan         `json:"plan,omitempty"`
+	RetentionDays *int          `json:"retention_days,omitempty"`
+	Egress        *EgressPolicy `json:"egress,omitempty"`
+	AllowScripts  *bool         `json:"allow_scripts,omitempty"`
 }
