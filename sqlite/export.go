@@ -111,30 +111,12 @@ func (db *DB) exportIndices(ctx context.Context, tenantID string, sel auditshot.
 	}
 	var out []int64
 	for _, id := range sel.Runs {
-		run, err := db.FindRun(ctx, tenantID, id)
+		refs, err := db.RunEntries(ctx, tenantID, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, run.Started.Index)
-		if run.Finished != nil {
-			out = append(out, run.Finished.Index)
-		}
-		rows, err := db.rdb.QueryContext(ctx, `SELECT ledger_idx FROM events WHERE tenant_id = ? AND run_id = ?
-			UNION ALL SELECT ledger_idx FROM captures WHERE tenant_id = ? AND run_id = ?`, tenantID, id, tenantID, id)
-		if err != nil {
-			return nil, internal("export: list events", err)
-		}
-		for rows.Next() {
-			var i int64
-			if err := rows.Scan(&i); err != nil {
-				rows.Close()
-				return nil, internal("export: list events", err)
-			}
-			out = append(out, i)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, internal("export: list events", err)
+		for _, r := range refs {
+			out = append(out, r.Index)
 		}
 	}
 	slices.Sort(out)

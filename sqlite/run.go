@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -254,4 +256,37 @@ func (db *DB) FinishRun(ctx context.Context, tenantID, runID string, status audi
 		return nil, err
 	}
 	return run, nil
+}
+
+// RunEntries returns the ledger references of every entry of the run in
+// log order: its run.started entry, its run.event entries, the
+// capture.completed entries of captures recorded with its id, and its
+// run.finished entry. Returns ENOTFOUND if the tenant has no such run.
+func (db *DB) RunEntries(ctx context.Context, tenantID, runID string) ([]auditshot.LedgerRef, error) {
+	run, err := db.FindRun(ctx, tenantID, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := []auditshot.LedgerRef{run.Started}
+	if run.Finished != nil {
+		out = append(out, *run.Finished)
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT ledger_idx, leaf_hash FROM events WHERE tenant_id = ? AND run_id = ?
+		UNION ALL SELECT ledger_idx, leaf_hash FROM captures WHERE tenant_id = ? AND run_id = ?`, tenantID, runID, tenantID, runID)
+	if err != nil {
+		return nil, internal("list run entries", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref auditshot.LedgerRef
+		if err := rows.Scan(&ref.Index, &ref.LeafHash); err != nil {
+			return nil, internal("list run entries", err)
+		}
+		out = append(out, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("list run entries", err)
+	}
+	slices.SortFunc(out, func(a, b auditshot.LedgerRef) int { return cmp.Compare(a.Index, b.Index) })
+	return out, nil
 }

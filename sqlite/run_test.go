@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -281,4 +282,67 @@ func TestTenantIsolation(t *testing.T) {
 	if n := len(mustEntries(t, db, "b")); n != 1 {
 		t.Errorf("tenant b has %d entries, want 1", n)
 	}
+}
+
+func TestRunEntries(t *testing.T) {
+	db := MustOpenDB(t)
+	MustCreateTenant(t, db, "acme")
+	MustCreateTenant(t, db, "other")
+	if err := db.PutArtifact(t.Context(), "acme", png); err != nil {
+		t.Fatal(err)
+	}
+	run := MustCreateRun(t, db, "acme")
+	other := MustCreateRun(t, db, "acme") // its entries interleave with run's
+	want := []auditshot.LedgerRef{run.Started}
+	addEvent := func(runID string) auditshot.LedgerRef {
+		e := &auditshot.Event{TenantID: "acme", RunID: runID, Type: auditshot.EventNote, Name: "step"}
+		if err := db.AddEvent(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		return e.Ledger
+	}
+	capture := func(runID string) auditshot.LedgerRef {
+		c := &auditshot.Capture{TenantID: "acme", RunID: runID, Name: "page",
+			Artifacts: []auditshot.ArtifactRef{{Artifact: auditshot.Artifact{SHA256: png.SHA256}, Role: "image"}}}
+		if err := db.RecordCapture(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		return c.Ledger
+	}
+	want = append(want, addEvent(run.ID))
+	addEvent(other.ID)
+	want = append(want, capture(run.ID))
+	capture("") // a capture of no run
+	capture(other.ID)
+	want = append(want, addEvent(run.ID))
+	fin, err := db.FinishRun(t.Context(), "acme", run.ID, auditshot.RunSucceeded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, *fin.Finished)
+
+	got, err := db.RunEntries(t.Context(), "acme", run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("RunEntries (-got +want):\n%s", diff)
+	}
+	// Each reference is the stored entry's, and names the run.
+	entries := mustEntries(t, db, "acme")
+	for _, ref := range got {
+		leaf := leafHash(entries[ref.Index])
+		if ref.LeafHash != hex.EncodeToString(leaf[:]) {
+			t.Errorf("entry %d: leaf hash %s, want %x", ref.Index, ref.LeafHash, leaf)
+		}
+		e, err := ledger.Parse(entries[ref.Index])
+		if err != nil || e.IDs[ledger.IDRun] != run.ID {
+			t.Errorf("entry %d = %+v, %v; want one of run %s", ref.Index, e, err, run.ID)
+		}
+	}
+
+	_, err = db.RunEntries(t.Context(), "other", run.ID)
+	wantCode(t, err, auditshot.ENOTFOUND)
+	_, err = db.RunEntries(t.Context(), "acme", "nope")
+	wantCode(t, err, auditshot.ENOTFOUND)
 }
