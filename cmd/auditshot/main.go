@@ -1,6 +1,9 @@
 // Command auditshot captures visual, tamper-evident evidence of what AI
 // agents did. Subcommands:
 //
+//	auditshot serve [--addr A] [--data DIR] start the service (REST API under /v1)
+//	auditshot tenants create|list|show|set  manage tenants in the data directory
+//	auditshot keys create|list|revoke       manage API keys in the data directory
 //	auditshot capture URL -o FILE [flags]   capture a page without a server
 //	auditshot demo                          capture a built-in demo page
 //	auditshot verify BUNDLE [--key VKEY]    verify an evidence bundle offline
@@ -56,6 +59,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runExport(ctx, args[1:], stdout, stderr)
 	case "anchor":
 		err = runAnchor(ctx, args[1:], stdout, stderr)
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
+	case "tenants":
+		err = runTenants(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = runKeys(ctx, args[1:], stdout, stderr)
 	case "log-key":
 		err = runLogKey(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -107,6 +116,12 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: auditshot <command> [flags]
 
 commands:
+  serve                 start the service: REST API, jobs, webhooks (see 'auditshot serve -h')
+  tenants               create, list, show or change tenants (create|list|show|set)
+  keys                  create, list or revoke API keys (create|list|revoke)
+  serve                 start the service: REST API, jobs, webhooks (see 'auditshot serve -h')
+  tenants               create, list, show or change tenants (create|list|show|set)
+  keys                  create, list or revoke API keys (create|list|revoke)
   capture URL -o FILE   capture a page (see 'auditshot capture -h')
   demo                  serve a demo page on 127.0.0.1 and capture it
   verify BUNDLE         verify an evidence bundle offline (--key VKEY)

@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/auditshot/auditshot"
+)
+
+// captureRequest is the body of POST /v1/screenshot and POST /v1/pdf:
+// every capture option, and what to do with the capture.
+type captureRequest struct {
+	auditshot.CaptureOptions
+	// Name labels the capture ("refund_start").
+	Name string `json:"name,omitempty"`
+	// RunID and Role attach the capture to a run.
+	RunID string `json:"run_id,omitempty"`
+	Role  string `json:"role,omitempty"`
+	// Async makes the capture a job: the answer is 202 with the job.
+	Async bool `json:"async,omitempty"`
+	// WebhookURL, for an async capture, is told when the job is done.
+	WebhookURL string `json:"webhook_url,omitempty"`
+}
+
+// captureResponse is the answer to a capture: the recorded capture, its
+// image (or PDF) artifact and the evidence facts worth having at hand.
+type captureResponse struct {
+	*auditshot.Capture
+	MediaType string            `json:"media_type"`
+	SHA256    string            `json:"sha256"`
+	Size      int64             `json:"size"`
+	Width     int               `json:"width,omitempty"`
+	Height    int               `json:"height,omitempty"`
+	Timings   auditshot.Timings `json:"timings"`
+}
+
+func (s *Server) handleScreenshot(w http.ResponseWriter, r *http.Request) error {
+	return s.handleCapture(w, r, auditshot.JobScreenshot)
+}
+
+func (s *Server) handlePDF(w http.ResponseWriter, r *http.Request) error {
+	return s.handleCapture(w, r, auditshot.JobPDF)
+}
+
+func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request, kind string) error {
+	c := callerOf(r)
+	var req captureRequest
+	if err := decodeJSON(body(r), &req); err != nil {
+		return err
+	}
+	if err := s.checkCapture(r.Context(), c, &req, kind); err != nil {
+		return err
+	}
+	res, err := s.reserveCapture(r.Context(), w.Header(), c)
+	if err != nil {
+		return err
+	}
+	if req.Async {
+		j, err := s.enqueue(r.Context(), c, kind, body(r), req.WebhookURL)
+		if err != nil {
+			res.release(r.Context())
+			return err
+		}
+		res.keep()
+		w.Header().Set("Location", "/v1/jobs/"+j.ID)
+		w.Header().Set("X-Job-Id", j.ID)
+		writeJSON(w, http.StatusAccepted, j)
+		return nil
+	}
+	out, raw, err := s.capture(r.Context(), c, req)
+	if err != nil {
+		res.release(r.Context())
+		return err
+	}
+	res.keep()
+	w.Header().Set("Location", "/v1/captures/"+out.ID)
+	w.Header().Set("X-Capture-Id", out.ID)
+	w.Header().Set("X-Ledger-Index", strconv.FormatInt(out.Ledger.Index, 10))
+	w.Header().Set("X-Ledger-Leaf-Hash", out.Ledger.LeafHash)
+	w.Header().Set("X-Artifact-Sha256", out.SHA256)
+	if wantsMedia(r.Header.Get("Accept"), out.MediaType) {
+		w.Header().Set("Content-Type", out.MediaType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+		w.WriteHeader(http.StatusCreated)
+		w.Write(raw)
+		return nil
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// wantsMedia reports whether the Accept header asks for the image or PDF
+// itself rather than JSON.
+func wantsMedia(accept, mediaType string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		t, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		t = strings.TrimSpace(t)
+		switch {
+		case t == mediaType:
+			return true
+		case t == "image/*" && strings.HasPrefix(mediaType, "image/"):
+			return true
+		}
+	}
+	return false
+}
+
+// checkCapture validates a capture request before any quota is spent:
+// options under the tenant's policy, and the run it is for.
+func (s *Server) checkCapture(ctx context.Context, c caller, req *captureRequest, kind string) error {
+	if kind == auditshot.JobPDF {
+		if req.Format != "" && req.Format != "pdf" {
+			return auditshot.Errorf(auditshot.EINVALID, "format: /v1/pdf makes PDFs; use /v1/screenshot for %q", req.Format)
+		}
+		req.Format = "pdf"
+	} else if req.Format == "pdf" {
+		return auditshot.Errorf(auditshot.EINVALID, "format: use /v1/pdf for PDFs")
+	}
+	if _, err := req.CaptureOptions.Normalize(c.tenant.CapturePolicy()); err != nil {
+		return err
+	}
+	switch {
+	case len(req.Name) > 256:
+		return auditshot.Errorf(auditshot.EINVALID, "name: longer than 256 bytes")
+	case req.Role != "" && req.RunID == "":
+		return auditshot.Errorf(auditshot.EINVALID, "role: needs run_id")
+	case req.WebhookURL != "" && !req.Async:
+		return auditshot.Errorf(auditshot.EINVALID, "webhook_url: only for async captures")
+	}
+	if req.WebhookURL != "" {
+		if err := checkWebhookURL(req.WebhookURL); err != nil {
+			return err
+		}
+	}
+	if req.RunID != "" {
+		run, err := s.cfg.Runs.FindRun(ctx, c.tenant.ID, req.RunID)
+		if err != nil {
+			return err
+		}
+		if run.Status != auditshot.RunRunning {
+			return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", req.RunID)
+		}
+	}
+	return nil
+}
+
+// capture takes the capture, stores its artifacts (durable first) and
+// records it with its capture.completed entry.
+func (s *Server) capture(ctx context.Context, c caller, req captureRequest) (*captureResponse, []byte, error) {
+	res, err := s.cfg.Engine.Capture(ctx, req.CaptureOptions, c.tenant.CapturePolicy())
+	if err != nil {
+		return nil, nil, err
+	}
+	s.metrics.capture(res.Evidence.Timings)
+	evidence, err := json.Marshal(res.Evidence)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec := &auditshot.Capture{TenantID: c.tenant.ID, RunID: req.RunID, Role: req.Role, Name: req.Name,
+		URL: res.Evidence.RequestedURL, FinalURL: res.Evidence.FinalURL, Status: res.Evidence.Status,
+		Title: res.Evidence.Title, BestAttempt: res.Evidence.Wait.BestAttempt, Blank: res.Evidence.Blank}
+	parts := []struct {
+		data        []byte
+		media, role string
+	}{
+		{res.Data, res.MediaType, "image"},
+		{res.DOM, "multipart/related", auditshot.RoleDOM},
+		{evidence, "application/json", "evidence"},
+	}
+	if res.MediaType == "application/pdf" {
+		parts[0].role = "pdf"
+	}
+	for _, p := range parts {
+		if len(p.data) == 0 {
+			continue
+		}
+		a, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(p.data), p.media)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.cfg.Artifacts.PutArtifact(ctx, c.tenant.ID, a); err != nil {
+			return nil, nil, err
+		}
+		rec.Artifacts = append(rec.Artifacts, auditshot.ArtifactRef{Artifact: a, Role: p.role})
+	}
+	done := s.metrics.appendStart()
+	err = s.cfg.Captures.RecordCapture(ctx, rec)
+	done()
+	if err != nil {
+		return nil, nil, err
+	}
+	img := rec.Artifacts[0]
+	return &captureResponse{Capture: rec, MediaType: img.MediaType, SHA256: img.SHA256, Size: img.Size,
+		Width: res.Evidence.Width, Height: res.Evidence.Height, Timings: res.Evidence.Timings}, res.Data, nil
+}
+
+func (s *Server) handleGetCapture(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.cfg.Captures.FindCapture(r.Context(), callerOf(r).key.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}

@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/auditshot/auditshot"
+)
+
+// enqueue stores a job for the request body and hands it to the workers.
+func (s *Server) enqueue(ctx context.Context, c caller, kind string, req []byte, webhook string) (*auditshot.Job, error) {
+	j := &auditshot.Job{TenantID: c.key.TenantID, Kind: kind, Actor: c.key.ID, Request: req}
+	if webhook != "" {
+		j.Webhook = &auditshot.WebhookState{URL: webhook}
+	}
+	if err := s.cfg.Jobs.CreateJob(ctx, j); err != nil {
+		return nil, err
+	}
+	select {
+	case s.jobs <- j:
+	default:
+		// The queue in memory is full: the job stays queued in the store
+		// and runs at the next start, or when a worker drains the store.
+		s.log.Warn("job queue full; job left queued in the store", "job", j.ID)
+	}
+	s.metrics.jobQueued(1)
+	return j, nil
+}
+
+func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) error {
+	j, err := s.cfg.Jobs.FindJob(r.Context(), callerOf(r).key.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+// startWorkers starts the job workers and requeues what a previous run of
+// the server left: jobs not done, webhooks with a retry due.
+func (s *Server) startWorkers(ctx context.Context) error {
+	pending, err := s.cfg.Jobs.PendingJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for range s.cfg.JobWorkers {
+		s.workers.Add(1)
+		go s.worker()
+	}
+	for _, j := range pending {
+		if j.Status.Done() {
+			s.deliverLater(j)
+			continue
+		}
+		s.metrics.jobQueued(1)
+		select {
+		case s.jobs <- j:
+		default:
+			s.log.Warn("job queue full at start; job left queued", "job", j.ID)
+		}
+	}
+	return nil
+}
+
+func (s *Server) worker() {
+	defer s.workers.Done()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case j := <-s.jobs:
+			s.metrics.jobQueued(-1)
+			s.runJob(j)
+		}
+	}
+}
+
+// runJob runs one job to its end and records the outcome. A job cut short
+// by shutdown goes back to queued and runs again at the next start.
+func (s *Server) runJob(j *auditshot.Job) {
+	ctx := s.ctx
+	j.Status = auditshot.JobRunning
+	if err := s.cfg.Jobs.UpdateJob(ctx, j); err != nil {
+		s.log.Error("start job", "job", j.ID, "err", err)
+		return
+	}
+	result, err := s.execute(ctx, j)
+	if ctx.Err() != nil {
+		j.Status = auditshot.JobQueued
+		if err := s.cfg.Jobs.UpdateJob(context.WithoutCancel(ctx), j); err != nil {
+			s.log.Error("requeue job", "job", j.ID, "err", err)
+		}
+		return
+	}
+	now := s.cfg.Now().UTC()
+	j.FinishedAt = &now
+	if err != nil {
+		j.Status = auditshot.JobFailed
+		j.Error = &auditshot.JobError{Code: auditshot.ErrorCode(err), Message: auditshot.ErrorMessage(err)}
+		if j.Error.Code == auditshot.EINTERNAL {
+			s.log.Error("job failed", "job", j.ID, "kind", j.Kind, "err", err)
+		}
+	} else {
+		j.Status = auditshot.JobSucceeded
+		j.Result = result
+	}
+	if j.Webhook != nil {
+		j.Webhook.NextAttempt = &now
+	}
+	if err := s.cfg.Jobs.UpdateJob(ctx, j); err != nil {
+		s.log.Error("finish job", "job", j.ID, "err", err)
+		return
+	}
+	if j.Webhook != nil {
+		s.deliver(j)
+	}
+}
+
+// execute runs the job's request as the key that made it.
+func (s *Server) execute(ctx context.Context, j *auditshot.Job) (json.RawMessage, error) {
+	t, err := s.cfg.Tenants.FindTenant(ctx, j.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	c := caller{key: &auditshot.APIKey{ID: j.Actor, TenantID: j.TenantID}, tenant: t}
+	var out any
+	switch j.Kind {
+	case auditshot.JobScreenshot, auditshot.JobPDF:
+		var req captureRequest
+		if err := decodeJSON(j.Request, &req); err != nil {
+			return nil, err
+		}
+		if req.Format == "" && j.Kind == auditshot.JobPDF {
+			req.Format = "pdf"
+		}
+		period := auditshot.UsagePeriod(j.CreatedAt)
+		res, _, err := s.capture(ctx, c, req)
+		if err != nil {
+			if ctx.Err() == nil {
+				if rerr := s.cfg.Usage.ReleaseCapture(context.WithoutCancel(ctx), j.TenantID, period); rerr != nil {
+					s.log.Error("release capture quota", "job", j.ID, "err", rerr)
+				}
+			}
+			return nil, err
+		}
+		out = res
+	case auditshot.JobExport:
+		var req exportRequest
+		if err := decodeJSON(j.Request, &req); err != nil {
+			return nil, err
+		}
+		res, err := s.export(ctx, c, req.ExportSelection)
+		if err != nil {
+			return nil, err
+		}
+		out = res
+	default:
+		return nil, auditshot.Errorf(auditshot.EINVALID, "unknown job kind %q", j.Kind)
+	}
+	return json.Marshal(out)
+}

@@ -1,0 +1,197 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/ledger"
+)
+
+// MaxEntriesPerRequest bounds GET /v1/ledger/entries.
+const MaxEntriesPerRequest = 1000
+
+// checkpointBody is a signed checkpoint as the API shows it.
+type checkpointBody struct {
+	Origin     string    `json:"origin"`
+	Size       int64     `json:"size"`
+	RootHash   string    `json:"root_hash"` // lowercase hex
+	Note       string    `json:"checkpoint"`
+	Time       time.Time `json:"time"`
+	PublicKeys []string  `json:"public_keys"`
+}
+
+// checkpoint returns the tenant's latest checkpoint, signing a new one on
+// demand when it does not cover the first need entries.
+func (s *Server) checkpoint(ctx context.Context, tenant string, need int64) (*checkpointBody, error) {
+	cp, err := s.cfg.Ledger.LatestCheckpoint(ctx, tenant)
+	if err != nil && auditshot.ErrorCode(err) != auditshot.ENOTFOUND {
+		return nil, err
+	}
+	if cp == nil || cp.Size < need {
+		if cp, err = s.cfg.Ledger.SignCheckpoint(ctx, tenant); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := s.cfg.Ledger.LogKeys(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	return &checkpointBody{Origin: cp.Origin, Size: cp.Size, RootHash: hex.EncodeToString(cp.RootHash[:]),
+		Note: string(cp.Note), Time: cp.Time, PublicKeys: keys}, nil
+}
+
+func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) error {
+	tenant := callerOf(r).key.TenantID
+	size, err := s.cfg.Ledger.LogSize(r.Context(), tenant)
+	if err != nil {
+		return err
+	}
+	cp, err := s.checkpoint(r.Context(), tenant, size)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, cp)
+	return nil
+}
+
+// intParam parses a required non-negative integer query parameter.
+func intParam(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, auditshot.Errorf(auditshot.EINVALID, "%s: want a non-negative integer, got %q", name, v)
+	}
+	return n, nil
+}
+
+func b64Hashes(p [][32]byte) []string {
+	out := make([]string, len(p))
+	for i, h := range p {
+		out[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	return out
+}
+
+// proofBody is an inclusion or consistency proof: base64 hashes as in
+// C2SP tlog proofs.
+type proofBody struct {
+	Index   *int64   `json:"index,omitempty"`
+	OldSize *int64   `json:"old_size,omitempty"`
+	Size    int64    `json:"size"`
+	Proof   []string `json:"proof"`
+}
+
+func (s *Server) handleInclusion(w http.ResponseWriter, r *http.Request) error {
+	index, err := intParam(r, "index")
+	if err != nil {
+		return err
+	}
+	size, err := intParam(r, "size")
+	if err != nil {
+		return err
+	}
+	p, err := s.cfg.Ledger.InclusionProof(r.Context(), callerOf(r).key.TenantID, index, size)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, proofBody{Index: &index, Size: size, Proof: b64Hashes(p)})
+	return nil
+}
+
+func (s *Server) handleConsistency(w http.ResponseWriter, r *http.Request) error {
+	oldSize, err := intParam(r, "old")
+	if err != nil {
+		return err
+	}
+	size, err := intParam(r, "new")
+	if err != nil {
+		return err
+	}
+	p, err := s.cfg.Ledger.ConsistencyProof(r.Context(), callerOf(r).key.TenantID, oldSize, size)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, proofBody{OldSize: &oldSize, Size: size, Proof: b64Hashes(p)})
+	return nil
+}
+
+// entriesBody is a range of raw entries, base64.
+type entriesBody struct {
+	Start   int64    `json:"start"`
+	Entries [][]byte `json:"entries"`
+}
+
+func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) error {
+	start, err := intParam(r, "start")
+	if err != nil {
+		return err
+	}
+	end, err := intParam(r, "end")
+	if err != nil {
+		return err
+	}
+	if end <= start || end-start > MaxEntriesPerRequest {
+		return auditshot.Errorf(auditshot.EINVALID, "end: want start < end <= start+%d, got start=%d end=%d", MaxEntriesPerRequest, start, end)
+	}
+	es, err := s.cfg.Ledger.Entries(r.Context(), callerOf(r).key.TenantID, start, end)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, entriesBody{Start: start, Entries: es})
+	return nil
+}
+
+// runProof is everything needed to check a run's entries offline against
+// a signed checkpoint.
+type runProof struct {
+	RunID      string          `json:"run_id"`
+	Checkpoint *checkpointBody `json:"checkpoint"`
+	Entries    []runProofEntry `json:"entries"`
+}
+
+type runProofEntry struct {
+	Index    int64    `json:"index"`
+	LeafHash string   `json:"leaf_hash"`
+	Entry    []byte   `json:"entry"` // base64 in JSON
+	Proof    []string `json:"proof"`
+}
+
+func (s *Server) handleRunProof(w http.ResponseWriter, r *http.Request) error {
+	ctx, tenant := r.Context(), callerOf(r).key.TenantID
+	refs, err := s.cfg.Runs.RunEntries(ctx, tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var need int64
+	for _, ref := range refs {
+		need = max(need, ref.Index+1)
+	}
+	cp, err := s.checkpoint(ctx, tenant, need)
+	if err != nil {
+		return err
+	}
+	out := runProof{RunID: r.PathValue("id"), Checkpoint: cp, Entries: make([]runProofEntry, 0, len(refs))}
+	for _, ref := range refs {
+		es, err := s.cfg.Ledger.Entries(ctx, tenant, ref.Index, ref.Index+1)
+		if err != nil {
+			return err
+		}
+		p, err := s.cfg.Ledger.InclusionProof(ctx, tenant, ref.Index, cp.Size)
+		if err != nil {
+			return err
+		}
+		leaf := ledger.LeafHash(es[0])
+		out.Entries = append(out.Entries, runProofEntry{Index: ref.Index, LeafHash: hex.EncodeToString(leaf[:]),
+			Entry: es[0], Proof: b64Hashes(p)})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
