@@ -168,7 +168,7 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, tenantBody{Tenant: t})
+	writeJSON(w, http.StatusOK, tenantBody{Tenant: t, WebhookSecret: WebhookSecret(s.cfg.WebhookKey, t.ID)})
 	return nil
 }
 

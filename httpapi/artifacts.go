@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/auditshot/auditshot"
 )
 
 // inlineTypes are the media types served inline; everything else (HTML,
@@ -22,6 +20,7 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) error {
 	}
 	etag := `"` + sha + `"`
 	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+		w.Header().Set("ETag", etag)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -46,35 +45,4 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) error {
 		s.log.Error("send artifact", "request_id", requestID(r.Context()), "sha256", sha, "err", err)
 	}
 	return nil
-}
-
-func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) error {
-	c := callerOf(r)
-	period := auditshot.UsagePeriod(s.cfg.Now())
-	if v := r.URL.Query().Get("period"); v != "" {
-		period = v
-	}
-	u, err := s.cfg.Usage.Usage(r.Context(), c.tenant.ID, period)
-	if err != nil {
-		return err
-	}
-	u.TenantID, u.Period, u.Limit = c.tenant.ID, period, int64(c.tenant.Plan.CapturesPerMonth)
-	setUsageHeaders(w.Header(), u)
-	writeJSON(w, http.StatusOK, usageBody{Usage: u, Plan: c.tenant.Plan, Remaining: remaining(u)})
-	return nil
-}
-
-type usageBody struct {
-	auditshot.Usage
-	// Remaining is the captures left this period; nil when unlimited.
-	Remaining *int64         `json:"remaining"`
-	Plan      auditshot.Plan `json:"plan"`
-}
-
-func remaining(u auditshot.Usage) *int64 {
-	if u.Limit <= 0 {
-		return nil
-	}
-	n := max(0, u.Limit-u.Captures)
-	return &n
 }

@@ -12,7 +12,8 @@ import (
 
 // replayedHeaders are the response headers an idempotent replay repeats.
 var replayedHeaders = []string{"Content-Type", "Location", "X-Ledger-Index", "X-Ledger-Leaf-Hash",
-	"X-Capture-Id", "X-Artifact-Sha256", "X-Job-Id"}
+	"X-Capture-Id", "X-Artifact-Sha256", "X-Job-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+	"X-Usage-Period", "X-Usage-Used", "X-Usage-Limit", "X-Usage-Remaining"}
 
 // inflight tracks the Idempotency-Keys whose first request is running in
 // this process, so that a concurrent retry waits for its answer.
@@ -74,10 +75,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, key string, 
 func (s *Server) runOnce(w http.ResponseWriter, r *http.Request, rec *auditshot.IdempotentResponse, mem string, h handlerFunc) error {
 	defer s.idem.finish(mem)
 	prev, err := s.cfg.Idempotency.ClaimIdempotencyKey(r.Context(), rec)
-	if err != nil && prev == nil {
+	if err != nil && (prev == nil || auditshot.ErrorCode(err) != auditshot.ECONFLICT) {
 		return err
 	}
-	if prev != nil {
+	if err != nil {
 		switch {
 		case prev.Fingerprint != rec.Fingerprint:
 			return auditshot.Errorf(auditshot.ECONFLICT, "Idempotency-Key %q was already used for a different request", rec.Key)

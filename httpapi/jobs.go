@@ -8,15 +8,53 @@ import (
 	"github.com/auditshot/auditshot"
 )
 
+// storedRequest is a job's request as the store keeps it: with the
+// secrets of a capture (headers, cookies, basic auth, inline HTML)
+// redacted, which then live only in this process's memory.
+type storedRequest struct {
+	Redacted bool            `json:"redacted,omitempty"`
+	Body     json.RawMessage `json:"body"`
+}
+
+// redactRequest returns what the store may keep of a capture request.
+func redactRequest(kind string, body []byte) (json.RawMessage, bool, error) {
+	if kind == auditshot.JobExport {
+		return body, false, nil
+	}
+	var req captureRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return nil, false, err
+	}
+	o := req.CaptureOptions
+	if len(o.Headers) == 0 && len(o.Cookies) == 0 && o.BasicAuth == nil && o.HTML == "" {
+		return body, false, nil
+	}
+	req.CaptureOptions = o.Redacted()
+	b, err := json.Marshal(req)
+	return b, true, err
+}
+
 // enqueue stores a job for the request body and hands it to the workers.
 func (s *Server) enqueue(ctx context.Context, c caller, kind string, req []byte, webhook string) (*auditshot.Job, error) {
-	j := &auditshot.Job{TenantID: c.key.TenantID, Kind: kind, Actor: c.key.ID, Request: req}
+	kept, redacted, err := redactRequest(kind, req)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := json.Marshal(storedRequest{Redacted: redacted, Body: kept})
+	if err != nil {
+		return nil, err
+	}
+	j := &auditshot.Job{TenantID: c.key.TenantID, Kind: kind, Actor: c.key.ID, Request: stored}
 	if webhook != "" {
 		j.Webhook = &auditshot.WebhookState{URL: webhook}
 	}
 	if err := s.cfg.Jobs.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}
+	// The worker gets the request whole, from memory.
+	run := *j
+	run.Request, _ = json.Marshal(storedRequest{Body: req})
+	j = &run
 	select {
 	case s.jobs <- j:
 	default:
@@ -124,18 +162,15 @@ func (s *Server) execute(ctx context.Context, j *auditshot.Job) (json.RawMessage
 		return nil, err
 	}
 	c := caller{key: &auditshot.APIKey{ID: j.Actor, TenantID: j.TenantID}, tenant: t}
+	var stored storedRequest
+	if err := json.Unmarshal(j.Request, &stored); err != nil {
+		return nil, &auditshot.Error{Code: auditshot.EINTERNAL, Message: "internal error", Err: err}
+	}
 	var out any
 	switch j.Kind {
 	case auditshot.JobScreenshot, auditshot.JobPDF:
-		var req captureRequest
-		if err := decodeJSON(j.Request, &req); err != nil {
-			return nil, err
-		}
-		if req.Format == "" && j.Kind == auditshot.JobPDF {
-			req.Format = "pdf"
-		}
 		period := auditshot.UsagePeriod(j.CreatedAt)
-		res, _, err := s.capture(ctx, c, req)
+		res, err := s.captureJob(ctx, c, j.Kind, stored)
 		if err != nil {
 			if ctx.Err() == nil {
 				if rerr := s.cfg.Usage.ReleaseCapture(context.WithoutCancel(ctx), j.TenantID, period); rerr != nil {
@@ -147,7 +182,7 @@ func (s *Server) execute(ctx context.Context, j *auditshot.Job) (json.RawMessage
 		out = res
 	case auditshot.JobExport:
 		var req exportRequest
-		if err := decodeJSON(j.Request, &req); err != nil {
+		if err := decodeJSON(stored.Body, &req); err != nil {
 			return nil, err
 		}
 		res, err := s.export(ctx, c, req.ExportSelection)
@@ -159,4 +194,22 @@ func (s *Server) execute(ctx context.Context, j *auditshot.Job) (json.RawMessage
 		return nil, auditshot.Errorf(auditshot.EINVALID, "unknown job kind %q", j.Kind)
 	}
 	return json.Marshal(out)
+}
+
+// captureJob runs an async capture. A request whose secrets were kept
+// only in memory cannot run after a restart: it fails, naming why.
+func (s *Server) captureJob(ctx context.Context, c caller, kind string, stored storedRequest) (*captureResponse, error) {
+	if stored.Redacted {
+		return nil, auditshot.Errorf(auditshot.EUNAVAILABLE, "the server restarted before this capture ran, and its secrets "+
+			"(headers, cookies, basic auth, inline HTML) are never stored: submit it again")
+	}
+	var req captureRequest
+	if err := decodeJSON(stored.Body, &req); err != nil {
+		return nil, err
+	}
+	if req.Format == "" && kind == auditshot.JobPDF {
+		req.Format = "pdf"
+	}
+	res, _, err := s.capture(ctx, c, req)
+	return res, err
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -185,6 +186,14 @@ func (s *Server) attempt(j *auditshot.Job) error {
 	client := s.cfg.WebhookClient(t.Egress)
 	resp, err := client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var ae *auditshot.Error
+		if errors.As(err, &ae) {
+			return errors.New(ae.Message)
+		}
 		return err
 	}
 	defer resp.Body.Close()
