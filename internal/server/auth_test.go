@@ -117,8 +117,12 @@ func matrixRoutes(t *testing.T, s *testServer) []matrixRoute {
 				return request{"/v1/runs/" + o.run + "/events", map[string]any{"type": "note", "name": "n"}, 404}
 			}},
 		{"POST", "/v1/runs/{id}/finish", scWrite,
-			func(f fixture) request { return request{"/v1/runs/" + newRun(f) + "/finish", map[string]any{"status": "succeeded"}, 200} },
-			func(o fixture) request { return request{"/v1/runs/" + o.run + "/finish", map[string]any{"status": "failed"}, 404} }},
+			func(f fixture) request {
+				return request{"/v1/runs/" + newRun(f) + "/finish", map[string]any{"status": "succeeded"}, 200}
+			},
+			func(o fixture) request {
+				return request{"/v1/runs/" + o.run + "/finish", map[string]any{"status": "failed"}, 404}
+			}},
 		{"GET", "/v1/runs/{id}/proof", scRead,
 			func(f fixture) request { return request{"/v1/runs/" + f.run + "/proof", nil, 200} },
 			func(o fixture) request { return request{"/v1/runs/" + o.run + "/proof", nil, 404} }},
@@ -144,8 +148,12 @@ func matrixRoutes(t *testing.T, s *testServer) []matrixRoute {
 			func(f fixture) request { return request{"/v1/tenants/" + f.tenant, nil, 200} },
 			func(o fixture) request { return request{"/v1/tenants/" + o.tenant, nil, 404} }},
 		{"PATCH", "/v1/tenants/{id}", scAdmin,
-			func(f fixture) request { return request{"/v1/tenants/" + f.tenant, map[string]any{"plan": "unlimited"}, 403} },
-			func(o fixture) request { return request{"/v1/tenants/" + o.tenant, map[string]any{"plan": "unlimited"}, 403} }},
+			func(f fixture) request {
+				return request{"/v1/tenants/" + f.tenant, map[string]any{"plan": "unlimited"}, 403}
+			},
+			func(o fixture) request {
+				return request{"/v1/tenants/" + o.tenant, map[string]any{"plan": "unlimited"}, 403}
+			}},
 		{"POST", "/v1/keys", scAdmin,
 			fixed("/v1/keys", map[string]any{"name": "k", "scopes": []string{"read"}}, 201),
 			func(o fixture) request {
