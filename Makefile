@@ -52,11 +52,13 @@ $(STATICCHECK):
 build:
 	$(GO) build -o $(BIN)/auditshot ./cmd/auditshot
 
-# The service does not exist yet: `make run` serves a demo page on loopback and
-# captures it to ./auditshot-demo.png, evidence in ./auditshot-demo-evidence/.
+# `make run` starts the service on the embedded default: SQLite, blobs and
+# the signing key in ./auditshot-data. It prints the URL and, on first start,
+# the bootstrap admin key. ADDR and ARGS pass more settings to `serve`.
+ADDR ?= 127.0.0.1:8080
 .PHONY: run
 run: deps build
-	$(BIN)/auditshot demo
+	$(BIN)/auditshot serve --addr $(ADDR) --data auditshot-data $(ARGS)
 
 .PHONY: lint
 lint: $(STATICCHECK)

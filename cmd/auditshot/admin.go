@@ -40,6 +40,13 @@ func (f *dataFlags) openDB(ctx context.Context, stderr io.Writer) (*sqlite.DB, e
 		PublicKey: vkey, OriginBase: f.name, Logger: newLogger(stderr, false)})
 }
 
+// registerDir registers the data directory flags of the admin commands,
+// whose --name names the tenant or key: the log name is --log-name here.
+func (f *dataFlags) registerDir(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "data", "auditshot-data", "data directory (env AUDITSHOT_DATA)")
+	fs.StringVar(&f.name, "log-name", "auditshot", "log origin base, as --name of serve (env AUDITSHOT_LOG_NAME)")
+}
+
 // planFlags set a tenant's plan from the command line.
 type planFlags struct {
 	name             string
@@ -120,7 +127,7 @@ func runTenants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		plan     planFlags
 		adminKey = fs.Bool("admin-key", false, "create: also make an admin key for the tenant and print it")
 	)
-	data.register(fs)
+	data.registerDir(fs)
 	plan.register(fs)
 	id, err := parseWithArg(fs, args[1:])
 	if err != nil {
@@ -241,7 +248,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		name   = fs.String("name", "", "create: what the key is for (e.g. refund-bot)")
 		scopes = fs.String("scopes", "", "create: comma-separated scopes: capture, write, read, audit, admin")
 	)
-	data.register(fs)
+	data.registerDir(fs)
 	arg, err := parseWithArg(fs, args[1:])
 	if err != nil {
 		return err

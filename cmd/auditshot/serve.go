@@ -128,6 +128,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	fmt.Fprintf(stdout, "auditshot %s listening on %s (data %s)\n", Version, srv.URL, cfg.data.dir)
 	if srv.BootstrapKey != "" {
 		fmt.Fprintf(stdout, "bootstrap admin key (shown once, store it now): %s\n", srv.BootstrapKey)
+	} else {
+		fmt.Fprintf(stdout, "the bootstrap admin key was shown at first start; a new one: auditshot keys create --data %s --name admin --scopes admin\n", cfg.data.dir)
 	}
 	fmt.Fprintf(stdout, "try: curl -H 'Authorization: Bearer <key>' -d '{\"url\":\"https://example.com\"}' %s/v1/screenshot\n", srv.URL)
 	err = srv.Wait(ctx)

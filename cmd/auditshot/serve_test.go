@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServe runs `auditshot serve` on 127.0.0.1:0 with the data
+// directory and returns its URL, the bootstrap key line's key ("" if
+// none) and a stop function that shuts it down and returns its exit code.
+func startServe(t *testing.T, data string) (url, key string, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		var stderr strings.Builder
+		c := Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--allow", "127.0.0.1", "--log-level", "warn"}, pw, &stderr)
+		if c != 0 {
+			t.Logf("serve: %s", stderr.String())
+		}
+		pw.Close()
+		code <- c
+	}()
+	lines := bufio.NewScanner(pr)
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+) `)
+	for lines.Scan() {
+		line := lines.Text()
+		if m := listening.FindStringSubmatch(line); m != nil {
+			url = m[1]
+		}
+		if k, ok := strings.CutPrefix(line, "bootstrap admin key (shown once, store it now): "); ok {
+			key = k
+		}
+		if strings.HasPrefix(line, "try: ") {
+			break
+		}
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("serve printed no URL (exit %d)", <-code)
+	}
+	go io.Copy(io.Discard, pr)
+	return url, key, func() int {
+		cancel()
+		select {
+		case c := <-code:
+			return c
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve did not stop within 60s of its context ending")
+			return -1
+		}
+	}
+}
+
+func TestServe_BootstrapKeyOnceAndGracefulStop(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	url, key, stop := startServe(t, data)
+	if !strings.HasPrefix(key, "ask_") {
+		t.Fatalf("no bootstrap key printed: %q", key)
+	}
+	req, _ := http.NewRequest("GET", url+"/v1/tenants", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the bootstrap key lists tenants: %d", resp.StatusCode)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d after its context ended", code)
+	}
+	// A second start on the same data prints no key, and the first works.
+	url, again, stop := startServe(t, data)
+	defer stop()
+	if again != "" {
+		t.Errorf("a second start printed a bootstrap key")
+	}
+	req, _ = http.NewRequest("GET", url+"/v1/usage", nil)
+	req.Header.Set("X-API-Key", key)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the bootstrap key after a restart: %d", resp.StatusCode)
+	}
+}
+
+func TestTenantsAndKeysCommands(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	url, _, stop := startServe(t, data)
+	defer stop()
+	// The commands work on the data directory while the server runs.
+	code, out, errOut := run(t, "tenants", "create", "acme", "--data", data, "--plan", "free", "--admin-key")
+	if code != 0 || !strings.Contains(out, "created tenant acme (plan free: 100/month, 10/minute)") || !strings.Contains(out, "admin key (shown once): ask_") {
+		t.Fatalf("tenants create: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := run(t, "tenants", "set", "acme", "--data", data, "--captures-per-month", "5", "--allow", "127.0.0.1"); code != 0 || !strings.Contains(out, `"captures_per_month": 5`) {
+		t.Errorf("tenants set: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "tenants", "list", "--data", data); code != 0 || !strings.Contains(out, "acme") || !strings.Contains(out, "default") {
+		t.Errorf("tenants list: %d %q", code, out)
+	}
+	code, secret, errOut := run(t, "keys", "create", "--data", data, "--tenant", "acme", "--name", "refund-bot", "--scopes", "capture,write")
+	secret = strings.TrimSpace(secret)
+	if code != 0 || !strings.HasPrefix(secret, "ask_") {
+		t.Fatalf("keys create: %d %q %q", code, secret, errOut)
+	}
+	get := func() int {
+		req, _ := http.NewRequest("GET", url+"/v1/usage", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get(); s != http.StatusOK {
+		t.Fatalf("the new key on the running server: %d", s)
+	}
+	id := strings.Split(strings.TrimPrefix(secret, "ask_"), "_")[0]
+	if code, out, _ := run(t, "keys", "list", "--data", data, "--tenant", "acme"); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "capture,write") {
+		t.Errorf("keys list: %d %q", code, out)
+	}
+	if code, _, errOut := run(t, "keys", "revoke", id, "--data", data, "--tenant", "acme"); code != 0 {
+		t.Fatalf("keys revoke: %d %q", code, errOut)
+	}
+	if s := get(); s != http.StatusUnauthorized {
+		t.Errorf("a revoked key: %d", s)
+	}
+	if code, _, errOut := run(t, "keys", "create", "--data", data, "--tenant", "acme", "--name", "x", "--scopes", "root"); code != 1 || !strings.Contains(errOut, `unknown scope "root"`) {
+		t.Errorf("bad scope: %d %q", code, errOut)
+	}
+	if code, _, errOut := run(t, "tenants", "show", "nope", "--data", data); code != 1 || !strings.Contains(errOut, `tenant "nope" not found`) {
+		t.Errorf("unknown tenant: %d %q", code, errOut)
+	}
+}
