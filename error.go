@@ -29,6 +29,10 @@ const (
 	ERATELIMIT = "rate_limited"
 	// ETOOLARGE means the request body is larger than the limit.
 	ETOOLARGE = "too_large"
+	// EUPSTREAM means the page to capture could not be loaded (refused
+	// connection, DNS failure, TLS error): the target's fault, not
+	// auditshot's, so retrying soon is unlikely to help.
+	EUPSTREAM = "upstream_failed"
 )
 
 // Error is the application error. Message is safe to show to a caller; Err

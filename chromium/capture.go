@@ -212,7 +212,7 @@ func (c *capture) navigate() error {
 		if refused := c.refusal(); refused != nil {
 			return refused
 		}
-		return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: fmt.Sprintf("navigation to %s failed: %s", target, res.ErrorText)}
+		return &auditshot.Error{Code: auditshot.EUPSTREAM, Message: fmt.Sprintf("navigation to %s failed: %s", target, res.ErrorText)}
 	}
 	if res.IsDownload {
 		c.rec.refuse("download", target)

@@ -37,6 +37,8 @@ func errorStatus(err error) int {
 		return http.StatusServiceUnavailable
 	case auditshot.ETIMEOUT:
 		return http.StatusGatewayTimeout
+	case auditshot.EUPSTREAM:
+		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError
 }
