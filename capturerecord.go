@@ -37,4 +37,7 @@ type CaptureStore interface {
 	// FindCapture returns a capture of the tenant. Returns ENOTFOUND if
 	// the tenant has no such capture.
 	FindCapture(ctx context.Context, tenantID, id string) (*Capture, error)
+	// ListCaptures returns the captures attached to a run, in log order.
+	// Returns ENOTFOUND if the tenant has no such run.
+	ListCaptures(ctx context.Context, tenantID, runID string) ([]*Capture, error)
 }

@@ -96,10 +96,11 @@ func timeParam(v, name string) (time.Time, error) {
 	return t, nil
 }
 
-// runDetail is a run with its events.
+// runDetail is a run with its events and captures.
 type runDetail struct {
 	*auditshot.Run
-	Events []*auditshot.Event `json:"events"`
+	Events   []*auditshot.Event   `json:"events"`
+	Captures []*auditshot.Capture `json:"captures"`
 }
 
 func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) error {
@@ -115,7 +116,14 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) error {
 	if events == nil {
 		events = []*auditshot.Event{}
 	}
-	writeJSON(w, http.StatusOK, runDetail{Run: run, Events: events})
+	captures, err := s.cfg.Captures.ListCaptures(r.Context(), tenant, run.ID)
+	if err != nil {
+		return err
+	}
+	if captures == nil {
+		captures = []*auditshot.Capture{}
+	}
+	writeJSON(w, http.StatusOK, runDetail{Run: run, Events: events, Captures: captures})
 	return nil
 }
 

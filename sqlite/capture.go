@@ -97,27 +97,60 @@ type captureData struct {
 	Blank       bool   `json:"blank,omitempty"`
 }
 
-// FindCapture implements auditshot.CaptureStore.
-func (db *DB) FindCapture(ctx context.Context, tenantID, id string) (*auditshot.Capture, error) {
-	c := auditshot.Capture{TenantID: tenantID, ID: id}
+// captureColumns are the columns scanCapture reads.
+const captureColumns = `id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash`
+
+func scanCapture(s scanner, tenantID string) (*auditshot.Capture, error) {
+	c := auditshot.Capture{TenantID: tenantID}
 	var runID *string
 	var arts []byte
 	var t int64
-	err := db.rdb.QueryRowContext(ctx, `SELECT run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash
-		FROM captures WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&runID, &c.Role, &c.Name, &c.URL, &c.FinalURL, &c.Status, &c.Title,
-		&c.BestAttempt, &c.Blank, &arts, &t, &c.Ledger.Index, &c.Ledger.LeafHash)
-	if errNotFound(err) {
-		return nil, auditshot.Errorf(auditshot.ENOTFOUND, "capture %q not found", id)
-	}
-	if err != nil {
-		return nil, internal("find capture", err)
+	if err := s.Scan(&c.ID, &runID, &c.Role, &c.Name, &c.URL, &c.FinalURL, &c.Status, &c.Title,
+		&c.BestAttempt, &c.Blank, &arts, &t, &c.Ledger.Index, &c.Ledger.LeafHash); err != nil {
+		return nil, err
 	}
 	if runID != nil {
 		c.RunID = *runID
 	}
 	c.Time = fromUnixNano(t)
 	if err := json.Unmarshal(arts, &c.Artifacts); err != nil {
-		return nil, internal("find capture", err)
+		return nil, err
 	}
 	return &c, nil
+}
+
+// FindCapture implements auditshot.CaptureStore.
+func (db *DB) FindCapture(ctx context.Context, tenantID, id string) (*auditshot.Capture, error) {
+	c, err := scanCapture(db.rdb.QueryRowContext(ctx, `SELECT `+captureColumns+` FROM captures WHERE tenant_id = ? AND id = ?`, tenantID, id), tenantID)
+	if errNotFound(err) {
+		return nil, auditshot.Errorf(auditshot.ENOTFOUND, "capture %q not found", id)
+	}
+	if err != nil {
+		return nil, internal("find capture", err)
+	}
+	return c, nil
+}
+
+// ListCaptures implements auditshot.CaptureStore.
+func (db *DB) ListCaptures(ctx context.Context, tenantID, runID string) ([]*auditshot.Capture, error) {
+	if _, err := findRun(ctx, db.rdb, tenantID, runID); err != nil {
+		return nil, err
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+captureColumns+` FROM captures WHERE tenant_id = ? AND run_id = ? ORDER BY ledger_idx`, tenantID, runID)
+	if err != nil {
+		return nil, internal("list captures", err)
+	}
+	defer rows.Close()
+	var out []*auditshot.Capture
+	for rows.Next() {
+		c, err := scanCapture(rows, tenantID)
+		if err != nil {
+			return nil, internal("list captures", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("list captures", err)
+	}
+	return out, nil
 }

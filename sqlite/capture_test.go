@@ -48,6 +48,18 @@ func TestRecordCapture(t *testing.T) {
 			t.Errorf("entry %+v %v", e, err)
 		}
 	})
+	t.Run("ListedWithItsRun", func(t *testing.T) {
+		loose := &auditshot.Capture{TenantID: "acme", Name: "no run", Artifacts: []auditshot.ArtifactRef{{Artifact: auditshot.Artifact{SHA256: img.SHA256}, Role: "image"}}}
+		if err := db.RecordCapture(ctx, loose); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ListCaptures(ctx, "acme", run.ID)
+		if err != nil || len(got) != 1 || got[0].ID != c.ID || got[0].Ledger != c.Ledger || len(got[0].Artifacts) != 2 {
+			t.Fatalf("ListCaptures = %+v, %v", got, err)
+		}
+		_, err = db.ListCaptures(ctx, "other", run.ID)
+		wantCode(t, err, auditshot.ENOTFOUND)
+	})
 	t.Run("ExportedWithItsRun", func(t *testing.T) {
 		var buf bytes.Buffer
 		x, err := db.Export(ctx, &buf, "acme", "k", auditshot.ExportSelection{Runs: []string{run.ID}}, blobs, nil)

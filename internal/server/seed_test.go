@@ -45,10 +45,12 @@ func TestSeedFlow(t *testing.T) {
 	reader := s.key(t, "acme", auditshot.ScopeRead)
 	var detail struct {
 		auditshot.Run
-		Events []auditshot.Event
+		Events   []auditshot.Event
+		Captures []auditshot.Capture
 	}
 	s.must(t, http.StatusOK, "GET", "/v1/runs/"+run.ID, reader, nil).json(t, &detail)
-	if detail.Status != auditshot.RunSucceeded || len(detail.Events) != 1 || detail.Events[0].Name != "refund_approved" || detail.Finished == nil {
+	if detail.Status != auditshot.RunSucceeded || len(detail.Events) != 1 || detail.Events[0].Name != "refund_approved" || detail.Finished == nil ||
+		len(detail.Captures) != 2 || detail.Captures[0].Role != "before" || detail.Captures[1].Name != "refund_complete" {
 		t.Fatalf("run detail %+v", detail)
 	}
 	var proof struct {
