@@ -52,11 +52,16 @@ func (s *Server) enqueue(ctx context.Context, c caller, kind string, req []byte,
 		return nil, err
 	}
 	// The worker gets the request whole, from memory.
+	// The worker gets its own copy, with the request whole, from memory;
+	// the caller's copy is answered as it was stored.
 	run := *j
 	run.Request, _ = json.Marshal(storedRequest{Body: req})
-	j = &run
+	if j.Webhook != nil {
+		wh := *j.Webhook
+		run.Webhook = &wh
+	}
 	select {
-	case s.jobs <- j:
+	case s.jobs <- &run:
 	default:
 		// The queue in memory is full: the job stays queued in the store
 		// and runs at the next start, or when a worker drains the store.

@@ -101,6 +101,8 @@ type reservation struct {
 	s      *Server
 	tenant string
 	period string
+	usage  auditshot.Usage
+	header http.Header
 	done   bool
 }
 
@@ -126,7 +128,7 @@ func (s *Server) reserveCapture(ctx context.Context, h http.Header, c caller) (*
 		return nil, err
 	}
 	setUsageHeaders(h, u)
-	return &reservation{s: s, tenant: c.tenant.ID, period: period}, nil
+	return &reservation{s: s, tenant: c.tenant.ID, period: period, usage: u, header: h}, nil
 }
 
 // release gives the capture back to the quota: it failed.
@@ -137,7 +139,10 @@ func (r *reservation) release(ctx context.Context) {
 	r.done = true
 	if err := r.s.cfg.Usage.ReleaseCapture(context.WithoutCancel(ctx), r.tenant, r.period); err != nil {
 		r.s.log.Error("release capture quota", "tenant", r.tenant, "err", err)
+		return
 	}
+	r.usage.Captures--
+	setUsageHeaders(r.header, r.usage)
 }
 
 // keep marks the capture as used.
