@@ -23,13 +23,15 @@ FUZZTIME ?= 60s
 
 .PHONY: help
 help:
-	@echo 'make run            install system packages, build, and capture the demo page'
-	@echo 'make test           install packages and tools, vet, staticcheck, go test -race'
+	@echo 'make run            install system packages, build, and start the service on ./auditshot-data'
+	@echo 'make test           install packages and tools, vet, staticcheck, go test -race, the Python client tests'
+	@echo 'make test-python    run the Python client tests against the built server'
 	@echo 'make build          build .bin/auditshot'
 	@echo 'make lint           gofmt check, go vet and staticcheck'
 	@echo 'make fuzz           run every fuzz target for FUZZTIME (default 60s) each'
 	@echo 'make bench-capture  run the capture benchmark (go run ./internal/benchcapture)'
 	@echo 'make bench-ledger   run the ledger benchmark against Tessera (go run ./internal/benchledger)'
+	@echo 'make bench-api      run the API benchmark: capture overhead, event ingestion (go run ./internal/benchapi)'
 	@echo 'make deps           install the Debian/Ubuntu packages (scripts/install-deps)'
 	@echo 'make tools          install staticcheck into .bin/'
 	@echo 'make clean          remove .bin/ and demo and test output'
@@ -68,8 +70,13 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
 .PHONY: test
-test: deps lint
+test: deps lint test-python
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# The Python client's tests run against the real server binary.
+.PHONY: test-python
+test-python: build
+	AUDITSHOT_BIN=$(BIN)/auditshot python3 -m unittest discover -s sdk/python/tests -t sdk/python
 
 # Lists the fuzz targets of every package (one build of the test binaries),
 # then runs each on its own: `go test -fuzz` takes one target at a time.
@@ -88,6 +95,10 @@ bench-capture: deps
 
 # Durable appends to the SQLite ledger and a Tessera POSIX log side by side,
 # inclusion proofs at 1M entries and bundle verification; under 10 minutes.
+.PHONY: bench-api
+bench-api: deps
+	$(GO) run ./internal/benchapi
+
 .PHONY: bench-ledger
 bench-ledger:
 	$(GO) run ./internal/benchledger
