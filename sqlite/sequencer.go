@@ -55,8 +55,10 @@ type batchTx struct {
 	// hashes caches stored hashes read or written in this batch, by tenant
 	// and stored hash index. A rolled-back write clears it.
 	hashes map[hashKey]ledger.Hash
-	// runs caches the runs read by AddEvent in this batch. Only runs of
-	// consecutive eventOnly writes share it: any other write clears it.
+	// runs caches the runs read by AddEvent (DB.runCache, kept across
+	// batches). Only runs of consecutive eventOnly writes share it: any
+	// other write, a failed batch, or a commit by another connection clears
+	// it.
 	runs map[runKey]*auditshot.Run
 }
 
@@ -66,6 +68,9 @@ type hashKey struct {
 }
 
 type runKey struct{ tenant, run string }
+
+// maxCachedRuns bounds DB.runCache.
+const maxCachedRuns = 10_000
 
 // clearRowCaches forgets the cached rows of runs, which another write may
 // change.
@@ -185,8 +190,21 @@ func (db *DB) execBatch(batch []*request, results []error, entries *int64) error
 		return internal("begin batch", err)
 	}
 	defer sqltx.Rollback()
+	// Runs read by earlier batches stay cached while no other connection
+	// (another process) committed: data_version tells.
 	tx := &batchTx{tx: sqltx, db: db, now: db.cfg.Now(), sizes: map[string]int64{}, stmts: map[string]*sql.Stmt{},
-		hashes: map[hashKey]ledger.Hash{}, runs: map[runKey]*auditshot.Run{}}
+		hashes: map[hashKey]ledger.Hash{}, runs: db.runCache}
+	var version int64
+	if err := tx.queryRow(`PRAGMA data_version`).Scan(&version); err != nil || version != db.dataVersion || len(db.runCache) > maxCachedRuns {
+		clear(db.runCache)
+		db.dataVersion = version
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			clear(db.runCache)
+		}
+	}()
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: "request cancelled", Err: err}
@@ -212,6 +230,7 @@ func (db *DB) execBatch(batch []*request, results []error, entries *int64) error
 	if err := sqltx.Commit(); err != nil {
 		return internal("commit batch", err)
 	}
+	committed = true
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -174,4 +175,26 @@ func BenchmarkAddEvent(b *testing.B) {
 			b.ReportMetric(float64(st.Entries-before.Entries)/float64(st.Batches-before.Batches), "entries/commit")
 		})
 	}
+}
+
+// TestGroupCommit_RunCacheSeesOtherProcesses: the runs event writes cache
+// across batches are dropped when another connection (another process)
+// commits, so an event for a run finished elsewhere is refused.
+func TestGroupCommit_RunCacheSeesOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auditshot.db")
+	db := MustOpenDBAt(t, path, testConfig())
+	if err := db.CreateTenant(ctx, &auditshot.Tenant{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	run := MustCreateRun(t, db, "acme")
+	if err := db.AddEvent(ctx, &auditshot.Event{TenantID: "acme", RunID: run.ID, Type: auditshot.EventNote, Name: "cached"}); err != nil {
+		t.Fatal(err)
+	}
+	other := MustOpenDBAt(t, path, testConfig())
+	if _, err := other.FinishRun(ctx, "acme", run.ID, auditshot.RunSucceeded); err != nil {
+		t.Fatal(err)
+	}
+	err := db.AddEvent(ctx, &auditshot.Event{TenantID: "acme", RunID: run.ID, Type: auditshot.EventNote, Name: "late"})
+	wantCode(t, err, auditshot.ECONFLICT)
 }

@@ -69,7 +69,9 @@ const (
 	DefaultBusyTimeout = 10 * time.Second
 	// DefaultBatchWait is how long the sequencer waits for more writes
 	// after the first write of a batch.
-	DefaultBatchWait = time.Millisecond
+	// 300µs is about one fsync here: a lone writer waits little, and 32
+	// concurrent API clients still share commits (make bench-api).
+	DefaultBatchWait = 300 * time.Microsecond
 	// DefaultMaxBatch is the most writes committed in one transaction.
 	DefaultMaxBatch = 512
 )
@@ -118,6 +120,16 @@ type DB struct {
 	// belong to the sequencer goroutine.
 	prepared  map[string]*sql.Stmt
 	toPrepare []string
+	// runCache holds runs read by event-only writes across batches, and
+	// dataVersion the write connection's data_version when it was valid;
+	// both belong to the sequencer goroutine.
+	runCache    map[runKey]*auditshot.Run
+	dataVersion int64
+
+	// readStmts are the hot read queries, prepared on the read pool (each
+	// connection prepares a statement once), by query.
+	readMu    sync.Mutex
+	readStmts map[string]*sql.Stmt
 
 	reqs      chan *request
 	closing   chan struct{}
@@ -139,12 +151,14 @@ func Open(ctx context.Context, path string, cfg Config) (*DB, error) {
 	}
 	cfg = withDefaults(cfg)
 	db := &DB{
-		cfg:      cfg,
-		log:      cfg.Logger.With("component", "sqlite"),
-		reqs:     make(chan *request),
-		prepared: map[string]*sql.Stmt{},
-		closing:  make(chan struct{}),
-		seqDone:  make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "sqlite"),
+		reqs:      make(chan *request),
+		prepared:  map[string]*sql.Stmt{},
+		readStmts: map[string]*sql.Stmt{},
+		runCache:  map[runKey]*auditshot.Run{},
+		closing:   make(chan struct{}),
+		seqDone:   make(chan struct{}),
 	}
 	var err error
 	if db.wdb, err = sql.Open("sqlite", dsn(path, cfg.BusyTimeout, true)); err != nil {
@@ -156,6 +170,10 @@ func Open(ctx context.Context, path string, cfg Config) (*DB, error) {
 		db.wdb.Close()
 		return nil, internal("open database", err)
 	}
+	// Keep the read connections open: opening one costs more than most
+	// queries, and the default pool keeps only two idle.
+	db.rdb.SetMaxOpenConns(DefaultReadConns)
+	db.rdb.SetMaxIdleConns(DefaultReadConns)
 	if err := db.migrate(ctx); err != nil {
 		db.wdb.Close()
 		db.rdb.Close()
@@ -163,6 +181,33 @@ func Open(ctx context.Context, path string, cfg Config) (*DB, error) {
 	}
 	go db.sequence()
 	return db, nil
+}
+
+// DefaultReadConns is the size of the pool of read connections.
+const DefaultReadConns = 8
+
+// readStmt returns query prepared on the read pool. If preparing fails,
+// the caller runs the query unprepared.
+func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
+	db.readMu.Lock()
+	defer db.readMu.Unlock()
+	if st, ok := db.readStmts[query]; ok {
+		return st
+	}
+	st, err := db.rdb.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	db.readStmts[query] = st
+	return st
+}
+
+// queryRowFast runs a hot read query through its prepared statement.
+func (db *DB) queryRowFast(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.readStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.rdb.QueryRowContext(ctx, query, args...)
 }
 
 func withDefaults(cfg Config) Config {
@@ -212,6 +257,11 @@ func dsn(path string, busy time.Duration, write bool) string {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closing) })
 	<-db.seqDone
+	db.readMu.Lock()
+	for _, st := range db.readStmts {
+		st.Close()
+	}
+	db.readMu.Unlock()
 	return errors.Join(db.wdb.Close(), db.rdb.Close())
 }
 

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/auditshot/auditshot"
@@ -22,11 +23,15 @@ var _ auditshot.TenantService = (*DB)(nil)
 // appear in log origins, URLs and entries.
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// randomID returns a new random id of 24 lowercase hex digits.
+// randomID returns a new id of 24 lowercase hex digits: the creation time
+// in milliseconds (11 digits) then 13 random ones (52 bits). Ids made later
+// sort later, so new rows go at the end of their tables' B-trees: a batch
+// of inserts touches a few pages instead of one page per row.
 func randomID() string {
 	var b [12]byte
 	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	id := []byte(fmt.Sprintf("%011x", uint64(time.Now().UnixMilli())&(1<<44-1)))
+	return string(append(id, hex.EncodeToString(b[:])[:13]...))
 }
 
 // requireTenant returns ENOTFOUND unless the tenant exists.
@@ -121,7 +126,14 @@ func checkEgress(p auditshot.EgressPolicy) error {
 
 // FindTenant returns a tenant. Returns ENOTFOUND if it does not exist.
 func (db *DB) FindTenant(ctx context.Context, id string) (*auditshot.Tenant, error) {
-	return findTenant(ctx, db.rdb, id)
+	t, err := scanTenant(db.queryRowFast(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	if errNotFound(err) {
+		return nil, auditshot.Errorf(auditshot.ENOTFOUND, "tenant %q not found", id)
+	}
+	if err != nil {
+		return nil, internal("find tenant", err)
+	}
+	return t, nil
 }
 
 const tenantColumns = `id, name, plan, retention_days, egress, allow_scripts, created_at`
@@ -332,7 +344,7 @@ func (db *DB) Authenticate(ctx context.Context, key string) (*auditshot.APIKey, 
 const apiKeyColumns = `id, tenant_id, name, scopes, secret_hash, created_at, revoked_at`
 
 func (db *DB) findAPIKey(ctx context.Context, id string) (*auditshot.APIKey, error) {
-	k, err := scanAPIKey(db.rdb.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id))
+	k, err := scanAPIKey(db.queryRowFast(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id))
 	if errNotFound(err) {
 		return nil, auditshot.Errorf(auditshot.ENOTFOUND, "API key not found")
 	}
