@@ -165,6 +165,7 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	t, err := s.cfg.Tenants.UpdateTenant(r.Context(), r.PathValue("id"), c.key.ID, u)
+	s.tenants.forget(r.PathValue("id"))
 	if err != nil {
 		return err
 	}

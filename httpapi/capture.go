@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/auditshot/auditshot"
 )
@@ -174,18 +176,32 @@ func (s *Server) capture(ctx context.Context, c caller, req captureRequest) (*ca
 	if res.MediaType == "application/pdf" {
 		parts[0].role = "pdf"
 	}
-	for _, p := range parts {
+	// The parts are stored at once: each blob is durable (fsynced) and
+	// recorded before the capture's entry refers to it, and the artifact
+	// records of the parts share one group commit.
+	refs := make([]auditshot.ArtifactRef, len(parts))
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
 		if len(p.data) == 0 {
 			continue
 		}
-		a, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(p.data), p.media)
-		if err != nil {
-			return nil, nil, err
+		wg.Go(func() {
+			a, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(p.data), p.media)
+			if err == nil {
+				err = s.cfg.Artifacts.PutArtifact(ctx, c.tenant.ID, a)
+			}
+			refs[i], errs[i] = auditshot.ArtifactRef{Artifact: a, Role: p.role}, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	for i, p := range parts {
+		if len(p.data) > 0 {
+			rec.Artifacts = append(rec.Artifacts, refs[i])
 		}
-		if err := s.cfg.Artifacts.PutArtifact(ctx, c.tenant.ID, a); err != nil {
-			return nil, nil, err
-		}
-		rec.Artifacts = append(rec.Artifacts, auditshot.ArtifactRef{Artifact: a, Role: p.role})
 	}
 	done := s.metrics.appendStart()
 	err = s.cfg.Captures.RecordCapture(ctx, rec)

@@ -113,7 +113,7 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 	if err != nil {
 		return caller{}, err
 	}
-	t, err := s.cfg.Tenants.FindTenant(r.Context(), k.TenantID)
+	t, err := s.tenants.find(r.Context(), s.cfg.Tenants, k.TenantID)
 	if err != nil {
 		if auditshot.ErrorCode(err) == auditshot.ENOTFOUND {
 			return caller{}, auditshot.Errorf(auditshot.EUNAUTHORIZED, "invalid API key")

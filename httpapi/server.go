@@ -112,6 +112,7 @@ type Server struct {
 	metrics *metrics
 	limiter *limiter
 	idem    *inflight
+	tenants *tenantCache
 
 	// jobs feeds the job workers; webhooks the webhook sender.
 	jobs      chan *auditshot.Job
@@ -139,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("httpapi: every service in Config is required")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
-		limiter: newLimiter(cfg.Now), idem: newInflight(), jobs: make(chan *auditshot.Job, 1024), closing: make(chan struct{})}
+		limiter: newLimiter(cfg.Now), idem: newInflight(), tenants: newTenantCache(cfg.Now), jobs: make(chan *auditshot.Job, 1024), closing: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.registerRoutes()
 	s.handler = s.instrument(s.mux)
