@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // errLocked is returned by lockDir when another Store holds the directory.
@@ -22,8 +23,11 @@ func (s *Store) ensureDir(parent, dir string) error {
 	if _, ok := s.durable.Load(dir); ok {
 		return nil
 	}
-	s.dirMu.Lock()
-	defer s.dirMu.Unlock()
+	// One lock per directory: Puts into different new directories make
+	// them at once.
+	mu, _ := s.dirLocks.LoadOrStore(dir, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	if _, ok := s.durable.Load(dir); ok {
 		return nil
 	}

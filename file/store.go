@@ -132,8 +132,9 @@ type Store struct {
 	// and change which blobs exist: committing a Put, Delete and Hold.
 	stripes [256]sync.Mutex
 
-	dirMu   sync.Mutex
-	durable sync.Map // directory path -> struct{}: exists and fsynced into its parent
+	// dirLocks holds a *sync.Mutex per directory being made durable.
+	dirLocks sync.Map
+	durable  sync.Map // directory path -> struct{}: exists and fsynced into its parent
 }
 
 var _ auditshot.BlobStore = (*Store)(nil)
