@@ -30,9 +30,12 @@ type Capture struct {
 // CaptureStore records captures.
 type CaptureStore interface {
 	// RecordCapture stores c and appends its capture.completed entry in the
-	// same transaction; it sets c.ID (if empty), c.Time and c.Ledger.
-	// Returns EINVALID for an artifact that is not recorded or a bad name,
-	// ENOTFOUND for an unknown tenant or run, ECONFLICT for a finished run.
+	// same transaction; it sets c.ID (if empty), c.Time and c.Ledger. An
+	// artifact the tenant has not recorded is recorded in that transaction
+	// when given whole (SHA-256, size, media type); its blob MUST be durable
+	// first. Returns EINVALID for an artifact neither recorded nor whole or
+	// a bad name, ENOTFOUND for an unknown tenant or run, ECONFLICT for a
+	// finished run.
 	RecordCapture(ctx context.Context, c *Capture) error
 	// FindCapture returns a capture of the tenant. Returns ENOTFOUND if
 	// the tenant has no such capture.

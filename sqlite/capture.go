@@ -48,7 +48,15 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 		for i, a := range rec.Artifacts {
 			stored, err := tx.findArtifact(rec.TenantID, a.SHA256)
 			if auditshot.ErrorCode(err) == auditshot.ENOTFOUND {
-				return auditshot.Errorf(auditshot.EINVALID, "artifact %d (%s) is not in the blob store", i, a.SHA256)
+				// A complete artifact is recorded here, in the capture's
+				// transaction: its blob is durable (the caller's promise).
+				if !validSHA256.MatchString(a.SHA256) || a.Size < 0 || a.MediaType == "" || len(a.MediaType) > 256 {
+					return auditshot.Errorf(auditshot.EINVALID, "artifact %d (%s) is not recorded, and not given whole (sha256, size, media type)", i, a.SHA256)
+				}
+				if err := tx.insertArtifact(rec.TenantID, a.Artifact); err != nil {
+					return err
+				}
+				stored, err = a.Artifact, nil
 			}
 			if err != nil {
 				return err

@@ -48,6 +48,29 @@ func TestRecordCapture(t *testing.T) {
 			t.Errorf("entry %+v %v", e, err)
 		}
 	})
+	t.Run("RecordsWholeArtifacts", func(t *testing.T) {
+		a, err := blobs.Put(ctx, strings.NewReader("evidence json"), "application/json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.FindArtifact(ctx, "acme", a.SHA256); auditshot.ErrorCode(err) != auditshot.ENOTFOUND {
+			t.Fatalf("artifact recorded before the capture: %v", err)
+		}
+		// A capture that fails records no artifact either.
+		failing := &auditshot.Capture{TenantID: "acme", RunID: "no-such-run", Artifacts: []auditshot.ArtifactRef{{Artifact: a, Role: "evidence"}}}
+		wantCode(t, db.RecordCapture(ctx, failing), auditshot.ENOTFOUND)
+		if _, err := db.FindArtifact(ctx, "acme", a.SHA256); auditshot.ErrorCode(err) != auditshot.ENOTFOUND {
+			t.Fatalf("a failed capture recorded its artifact: %v", err)
+		}
+		ok := &auditshot.Capture{TenantID: "acme", Name: "whole", Artifacts: []auditshot.ArtifactRef{{Artifact: a, Role: "evidence"}}}
+		if err := db.RecordCapture(ctx, ok); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.FindArtifact(ctx, "acme", a.SHA256)
+		if err != nil || got.Size != a.Size || got.MediaType != "application/json" {
+			t.Errorf("artifact after the capture: %+v %v", got, err)
+		}
+	})
 	t.Run("ListedWithItsRun", func(t *testing.T) {
 		loose := &auditshot.Capture{TenantID: "acme", Name: "no run", Artifacts: []auditshot.ArtifactRef{{Artifact: auditshot.Artifact{SHA256: img.SHA256}, Role: "image"}}}
 		if err := db.RecordCapture(ctx, loose); err != nil {

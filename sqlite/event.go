@@ -42,16 +42,21 @@ func (db *DB) PutArtifact(ctx context.Context, tenantID string, a auditshot.Arti
 		if auditshot.ErrorCode(err) != auditshot.ENOTFOUND {
 			return err
 		}
-		created := a.CreatedAt
-		if created.IsZero() {
-			created = tx.now
-		}
-		if _, err := tx.exec(`INSERT INTO artifacts (tenant_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?)`,
-			tenantID, a.SHA256, a.Size, a.MediaType, unixNano(created)); err != nil {
-			return internal("put artifact", err)
-		}
-		return nil
+		return tx.insertArtifact(tenantID, a)
 	})
+}
+
+// insertArtifact records an artifact the tenant does not have yet.
+func (tx *batchTx) insertArtifact(tenantID string, a auditshot.Artifact) error {
+	created := a.CreatedAt
+	if created.IsZero() {
+		created = tx.now
+	}
+	if _, err := tx.exec(`INSERT INTO artifacts (tenant_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?)`,
+		tenantID, a.SHA256, a.Size, a.MediaType, unixNano(created)); err != nil {
+		return internal("put artifact", err)
+	}
+	return nil
 }
 
 func (tx *batchTx) findArtifact(tenantID, sha string) (auditshot.Artifact, error) {
