@@ -57,11 +57,11 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request, kind stri
 	if err := s.checkCapture(r.Context(), c, &req, kind); err != nil {
 		return err
 	}
-	res, err := s.reserveCapture(r.Context(), w.Header(), c)
-	if err != nil {
-		return err
-	}
 	if req.Async {
+		res, err := s.reserveCapture(r.Context(), w.Header(), c)
+		if err != nil {
+			return err
+		}
 		j, err := s.enqueue(r.Context(), c, kind, body(r), req.WebhookURL)
 		if err != nil {
 			res.release(r.Context())
@@ -73,12 +73,10 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request, kind stri
 		writeJSON(w, http.StatusAccepted, j)
 		return nil
 	}
-	out, raw, err := s.capture(r.Context(), c, req)
+	out, raw, err := s.captureNow(r.Context(), w.Header(), c, req)
 	if err != nil {
-		res.release(r.Context())
 		return err
 	}
-	res.keep()
 	w.Header().Set("Location", "/v1/captures/"+out.ID)
 	w.Header().Set("X-Capture-Id", out.ID)
 	w.Header().Set("X-Ledger-Index", strconv.FormatInt(out.Ledger.Index, 10))
@@ -150,6 +148,45 @@ func (s *Server) checkCapture(ctx context.Context, c caller, req *captureRequest
 	return nil
 }
 
+// captureNow takes a capture for a waiting caller. The monthly quota is
+// reserved while the page loads, not before: the capture is recorded only
+// once the reservation holds, and thrown away (402) when it does not.
+func (s *Server) captureNow(ctx context.Context, h http.Header, c caller, req captureRequest) (*captureResponse, []byte, error) {
+	if err := s.rateLimit(h, c); err != nil {
+		return nil, nil, err
+	}
+	type reserved struct {
+		r   *reservation
+		err error
+	}
+	quota := make(chan reserved, 1)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		r, err := s.reserveQuota(context.WithoutCancel(ctx), h, c)
+		if err != nil {
+			cancel(err)
+		}
+		quota <- reserved{r, err}
+	}()
+	res, err := s.cfg.Engine.Capture(ctx, req.CaptureOptions, c.tenant.CapturePolicy())
+	q := <-quota
+	if q.err != nil {
+		return nil, nil, q.err
+	}
+	if err != nil {
+		q.r.release(ctx)
+		return nil, nil, err
+	}
+	out, raw, err := s.record(ctx, c, req, res)
+	if err != nil {
+		q.r.release(ctx)
+		return nil, nil, err
+	}
+	q.r.keep()
+	return out, raw, nil
+}
+
 // capture takes the capture, stores its artifacts (durable first) and
 // records it with its capture.completed entry.
 func (s *Server) capture(ctx context.Context, c caller, req captureRequest) (*captureResponse, []byte, error) {
@@ -157,6 +194,12 @@ func (s *Server) capture(ctx context.Context, c caller, req captureRequest) (*ca
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.record(ctx, c, req, res)
+}
+
+// record stores a capture's artifacts (durable first) and records it with
+// its capture.completed entry.
+func (s *Server) record(ctx context.Context, c caller, req captureRequest, res *auditshot.CaptureResult) (*captureResponse, []byte, error) {
 	s.metrics.capture(res.Evidence.Timings)
 	evidence, err := json.Marshal(res.Evidence)
 	if err != nil {
@@ -176,9 +219,9 @@ func (s *Server) capture(ctx context.Context, c caller, req captureRequest) (*ca
 	if res.MediaType == "application/pdf" {
 		parts[0].role = "pdf"
 	}
-	// The parts are stored at once: each blob is durable (fsynced) and
-	// recorded before the capture's entry refers to it, and the artifact
-	// records of the parts share one group commit.
+	// The parts are stored at once, each blob durable (fsynced) before the
+	// capture's entry refers to it; RecordCapture records them as the
+	// tenant's artifacts in the entry's transaction.
 	refs := make([]auditshot.ArtifactRef, len(parts))
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
@@ -188,9 +231,6 @@ func (s *Server) capture(ctx context.Context, c caller, req captureRequest) (*ca
 		}
 		wg.Go(func() {
 			a, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(p.data), p.media)
-			if err == nil {
-				err = s.cfg.Artifacts.PutArtifact(ctx, c.tenant.ID, a)
-			}
 			refs[i], errs[i] = auditshot.ArtifactRef{Artifact: a, Role: p.role}, err
 		})
 	}

@@ -110,13 +110,28 @@ type reservation struct {
 // one capture and sets the rate and usage headers. Returns ERATELIMIT
 // (429, with RetryAfter) or EQUOTA (402).
 func (s *Server) reserveCapture(ctx context.Context, h http.Header, c caller) (*reservation, error) {
+	if err := s.rateLimit(h, c); err != nil {
+		return nil, err
+	}
+	return s.reserveQuota(ctx, h, c)
+}
+
+// rateLimit takes a token of the tenant's per-minute capture rate.
+func (s *Server) rateLimit(h http.Header, c caller) error {
 	plan := c.tenant.Plan
 	st, ok := s.limiter.take(c.tenant.ID, plan.CapturesPerMinute)
 	st.setHeaders(h)
 	if !ok {
-		return nil, &auditshot.Error{Code: auditshot.ERATELIMIT, RetryAfter: max(st.retry, time.Second),
+		return &auditshot.Error{Code: auditshot.ERATELIMIT, RetryAfter: max(st.retry, time.Second),
 			Message: "rate limit of " + strconv.Itoa(plan.CapturesPerMinute) + " captures per minute reached; retry after the Retry-After delay"}
 	}
+	return nil
+}
+
+// reserveQuota counts one capture against the tenant's monthly quota;
+// when that is spent it gives the rate token back and returns EQUOTA.
+func (s *Server) reserveQuota(ctx context.Context, h http.Header, c caller) (*reservation, error) {
+	plan := c.tenant.Plan
 	period := auditshot.UsagePeriod(s.cfg.Now())
 	u, err := s.cfg.Usage.ReserveCapture(ctx, c.tenant.ID, period, int64(plan.CapturesPerMonth))
 	u.Limit, u.Period = int64(plan.CapturesPerMonth), period
