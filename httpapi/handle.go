@@ -25,7 +25,11 @@ const (
 	ctxRequestID ctxKey = iota
 	ctxCaller
 	ctxBody
+	ctxLogInfo
 )
+
+// logInfo is what a handler learns that the request's log line reports.
+type logInfo struct{ tenant, key string }
 
 // caller is the authenticated key and its tenant.
 type caller struct {
@@ -73,6 +77,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, scopes []auditsho
 			return auditshot.Errorf(auditshot.EFORBIDDEN, "this API key lacks the scope this route needs (one of %s)", scopeList(scopes))
 		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxCaller, c))
+		if info, ok := r.Context().Value(ctxLogInfo).(*logInfo); ok {
+			info.tenant, info.key = c.key.TenantID, c.key.ID
+		}
 	}
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
 		b, err := readBody(r, s.cfg.MaxBodyBytes)
@@ -140,7 +147,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", rid)
 		rw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), ctxRequestID, rid))
+		info := &logInfo{}
+		ctx := context.WithValue(context.WithValue(r.Context(), ctxRequestID, rid), ctxLogInfo, info)
+		r = r.WithContext(ctx)
 		next.ServeHTTP(rw, r)
 		if rw.status == 0 {
 			rw.status = http.StatusOK
@@ -158,8 +167,8 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		attrs := []slog.Attr{slog.String("request_id", rid), slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.String("route", pattern), slog.Int("status", rw.status),
 			slog.Int64("bytes", rw.bytes), slog.Float64("ms", float64(elapsed.Microseconds())/1000)}
-		if c := callerOf(r); c.key != nil {
-			attrs = append(attrs, slog.String("tenant", c.key.TenantID), slog.String("key", c.key.ID))
+		if info.key != "" {
+			attrs = append(attrs, slog.String("tenant", info.tenant), slog.String("key", info.key))
 		}
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
