@@ -25,6 +25,9 @@ type Tenant struct {
 	// AllowScripts permits the js capture option and evaluate steps.
 	AllowScripts bool      `json:"allow_scripts"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Ledger is the policy.changed entry of the change UpdateTenant just
+	// made (nil when nothing changed); not stored with the tenant.
+	Ledger *LedgerRef `json:"ledger,omitempty"`
 }
 
 // CapturePolicy returns the policy the tenant's captures run under.
@@ -80,6 +83,8 @@ type APIKey struct {
 	SecretHash string     `json:"-"`
 	CreatedAt  time.Time  `json:"created_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	// Ledger is the key.created entry, set by CreateAPIKey.
+	Ledger *LedgerRef `json:"ledger,omitempty"`
 }
 
 // Has reports whether the key grants scope s. Admin implies every scope;
@@ -130,8 +135,9 @@ type TenantService interface {
 	// EUNAUTHORIZED for an unknown, wrong or revoked key, never saying which.
 	Authenticate(ctx context.Context, key string) (*APIKey, error)
 	// RevokeAPIKey revokes a key; a key.revoked ledger entry is written in
-	// the same transaction. Returns ENOTFOUND if the tenant has no such key.
-	RevokeAPIKey(ctx context.Context, tenantID, keyID string) error
+	// the same transaction and returned (nil when the key was already
+	// revoked). Returns ENOTFOUND if the tenant has no such key.
+	RevokeAPIKey(ctx context.Context, tenantID, keyID string) (*LedgerRef, error)
 
 	// ListTenants returns every tenant, by id.
 	ListTenants(ctx context.Context) ([]*Tenant, error)

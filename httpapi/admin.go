@@ -169,6 +169,9 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	if t.Ledger != nil {
+		setLedgerHeaders(w, *t.Ledger)
+	}
 	writeJSON(w, http.StatusOK, tenantBody{Tenant: t, WebhookSecret: WebhookSecret(s.cfg.WebhookKey, t.ID)})
 	return nil
 }
@@ -199,6 +202,9 @@ func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if k.Ledger != nil {
+		setLedgerHeaders(w, *k.Ledger)
+	}
 	writeJSON(w, http.StatusCreated, keyResult{APIKey: k, Secret: secret})
 	return nil
 }
@@ -224,8 +230,12 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Tenants.RevokeAPIKey(r.Context(), tenant, r.PathValue("id")); err != nil {
+	ref, err := s.cfg.Tenants.RevokeAPIKey(r.Context(), tenant, r.PathValue("id"))
+	if err != nil {
 		return err
+	}
+	if ref != nil {
+		setLedgerHeaders(w, *ref)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

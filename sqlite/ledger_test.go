@@ -48,7 +48,7 @@ func writeAll(t *testing.T, db *sqlite.DB, tenantID string) ([]auditshot.LedgerR
 		t.Fatal(err)
 	}
 	refs, types = append(refs, *fin.Finished), append(types, ledger.TypeRunFinished)
-	if err := db.RevokeAPIKey(ctx, tenantID, key.ID); err != nil {
+	if _, err := db.RevokeAPIKey(ctx, tenantID, key.ID); err != nil {
 		t.Fatal(err)
 	}
 	refs, types = append(refs, auditshot.LedgerRef{Index: -1}), append(types, ledger.TypeKeyRevoked)

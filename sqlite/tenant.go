@@ -217,9 +217,11 @@ func (db *DB) UpdateTenant(ctx context.Context, tenantID, actor string, u audits
 			return internal("update tenant", err)
 		}
 		data, _ := json.Marshal(changed)
-		if _, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypePolicyChanged, Actor: actor, Data: data}); err != nil {
+		ref, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypePolicyChanged, Actor: actor, Data: data})
+		if err != nil {
 			return err
 		}
+		t.Ledger = &ref
 		out = t
 		return nil
 	})
@@ -313,8 +315,9 @@ func (db *DB) CreateAPIKey(ctx context.Context, tenantID, name string, scopes []
 			return internal("create API key", err)
 		}
 		data, _ := json.Marshal(map[string]any{"name": name, "scopes": key.Scopes})
-		_, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypeKeyCreated,
+		ref, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypeKeyCreated,
 			IDs: map[string]string{ledger.IDKey: key.ID}, Data: data})
+		key.Ledger = &ref
 		return err
 	})
 	if err != nil {
@@ -403,8 +406,9 @@ func (db *DB) ListAPIKeys(ctx context.Context, tenantID string) ([]*auditshot.AP
 // RevokeAPIKey revokes a key and records a key.revoked entry in the same
 // transaction. Revoking a revoked key changes nothing and writes no entry.
 // Returns ENOTFOUND if the tenant has no such key.
-func (db *DB) RevokeAPIKey(ctx context.Context, tenantID, keyID string) error {
-	return db.write(ctx, func(tx *batchTx) error {
+func (db *DB) RevokeAPIKey(ctx context.Context, tenantID, keyID string) (*auditshot.LedgerRef, error) {
+	var out *auditshot.LedgerRef
+	err := db.write(ctx, func(tx *batchTx) error {
 		var revoked sql.NullInt64
 		err := tx.queryRow(`SELECT revoked_at FROM api_keys WHERE tenant_id = ? AND id = ?`, tenantID, keyID).Scan(&revoked)
 		if errNotFound(err) {
@@ -420,7 +424,12 @@ func (db *DB) RevokeAPIKey(ctx context.Context, tenantID, keyID string) error {
 			unixNano(tx.now), tenantID, keyID); err != nil {
 			return internal("revoke API key", err)
 		}
-		_, err = tx.append(tenantID, ledger.Entry{Type: ledger.TypeKeyRevoked, IDs: map[string]string{ledger.IDKey: keyID}})
+		ref, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypeKeyRevoked, IDs: map[string]string{ledger.IDKey: keyID}})
+		out = &ref
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

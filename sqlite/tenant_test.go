@@ -94,12 +94,12 @@ func TestAPIKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.RevokeAPIKey(t.Context(), "acme", key.ID); err != nil {
+		if _, err := db.RevokeAPIKey(t.Context(), "acme", key.ID); err != nil {
 			t.Fatal(err)
 		}
 		_, err = db.Authenticate(t.Context(), secret)
 		wantCode(t, err, auditshot.EUNAUTHORIZED)
-		if err := db.RevokeAPIKey(t.Context(), "acme", key.ID); err != nil {
+		if _, err := db.RevokeAPIKey(t.Context(), "acme", key.ID); err != nil {
 			t.Fatalf("second revoke: %v", err)
 		}
 		entries := mustEntries(t, db, "acme")
@@ -138,8 +138,10 @@ func TestAPIKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, db.RevokeAPIKey(t.Context(), "other", key.ID), auditshot.ENOTFOUND)
-		wantCode(t, db.RevokeAPIKey(t.Context(), "acme", "nokey"), auditshot.ENOTFOUND)
+		_, err = db.RevokeAPIKey(t.Context(), "other", key.ID)
+		wantCode(t, err, auditshot.ENOTFOUND)
+		_, err = db.RevokeAPIKey(t.Context(), "acme", "nokey")
+		wantCode(t, err, auditshot.ENOTFOUND)
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		db := MustOpenDB(t)
@@ -186,6 +188,10 @@ func TestUpdateTenant(t *testing.T) {
 			t.Fatal(err)
 		}
 		want.Plan, want.Egress.Allow = pro, []string{"10.0.0.0/8", "intranet.example"}
+		if got.Ledger == nil || got.Ledger.Index != int64(before) {
+			t.Errorf("UpdateTenant's entry %+v, want index %d", got.Ledger, before)
+		}
+		want.Ledger = got.Ledger
 		if diff := cmp.Diff(got, want); diff != "" {
 			t.Errorf("UpdateTenant (-got +want):\n%s", diff)
 		}
@@ -193,6 +199,7 @@ func TestUpdateTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		want.Ledger = nil // the entry is the update's answer, not stored
 		if diff := cmp.Diff(found, want); diff != "" {
 			t.Errorf("FindTenant after update (-got +want):\n%s", diff)
 		}
@@ -288,13 +295,13 @@ func TestListAPIKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k.SecretHash = ""
+		k.SecretHash, k.Ledger = "", nil // listed keys carry no entry
 		want = append(want, k)
 	}
 	if _, _, err := db.CreateAPIKey(t.Context(), "other", "theirs", []auditshot.Scope{auditshot.ScopeRead}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RevokeAPIKey(t.Context(), "acme", want[1].ID); err != nil {
+	if _, err := db.RevokeAPIKey(t.Context(), "acme", want[1].ID); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.ListAPIKeys(t.Context(), "acme")

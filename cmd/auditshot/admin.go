@@ -300,7 +300,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if arg == "" {
 			return usageError{"keys revoke: the key id is required"}
 		}
-		if err := db.RevokeAPIKey(ctx, *tenant, arg); err != nil {
+		if _, err := db.RevokeAPIKey(ctx, *tenant, arg); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "revoked key %s of tenant %s\n", arg, *tenant)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -223,7 +224,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DB.RevokeAPIKey(t.Context(), "alpha", revokedKey.ID); err != nil {
+	if _, err := s.DB.RevokeAPIKey(t.Context(), "alpha", revokedKey.ID); err != nil {
 		t.Fatal(err)
 	}
 	keys = append(keys, key{"revoked", revoked, nil})
@@ -265,6 +266,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// The operator's admin manages every tenant.
 	s.must(t, http.StatusOK, "GET", "/v1/tenants/beta", s.Admin, nil)
 	s.must(t, http.StatusOK, "PATCH", "/v1/tenants/beta", s.Admin, map[string]any{"plan": "free"})
-	s.must(t, http.StatusCreated, "POST", "/v1/keys", s.Admin, map[string]any{"name": "k", "scopes": []string{"read"}, "tenant_id": "beta"})
-	s.must(t, http.StatusNoContent, "DELETE", "/v1/keys/"+other.keyID+"?tenant_id=beta", s.Admin, nil)
+	// Key creation, revocation and policy changes are ledger entries, and
+	// their answers say which.
+	created := s.must(t, http.StatusCreated, "POST", "/v1/keys", s.Admin, map[string]any{"name": "k", "scopes": []string{"read"}, "tenant_id": "beta"})
+	revocation := s.must(t, http.StatusNoContent, "DELETE", "/v1/keys/"+other.keyID+"?tenant_id=beta", s.Admin, nil)
+	changed := s.must(t, http.StatusOK, "PATCH", "/v1/tenants/beta", s.Admin, map[string]any{"retention_days": 30})
+	size, _ := s.DB.LogSize(t.Context(), "beta")
+	for i, r := range []response{created, revocation, changed} {
+		if r.Header.Get("X-Ledger-Index") != strconv.FormatInt(size-3+int64(i), 10) || len(r.Header.Get("X-Ledger-Leaf-Hash")) != 64 {
+			t.Errorf("answer %d: X-Ledger-Index %q (log size %d), leaf %q", i, r.Header.Get("X-Ledger-Index"), size, r.Header.Get("X-Ledger-Leaf-Hash"))
+		}
+	}
 }
