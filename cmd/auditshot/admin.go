@@ -14,7 +14,6 @@ import (
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/egress"
 	"github.com/auditshot/auditshot/internal/server"
-	"github.com/auditshot/auditshot/ledger"
 	"github.com/auditshot/auditshot/sqlite"
 )
 
@@ -24,20 +23,8 @@ func (f *dataFlags) openDB(ctx context.Context, stderr io.Writer) (*sqlite.DB, e
 	if _, err := os.Stat(filepath.Join(f.dir, "auditshot.db")); err != nil {
 		return nil, fmt.Errorf("no data directory at %s (start 'auditshot serve --data %s' once, or give --data)", f.dir, f.dir)
 	}
-	skey, vkey, _, err := loadOrCreateLogKey(f.dir, f.name)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := ledger.NewVerifier(vkey)
-	if err != nil {
-		return nil, err
-	}
-	return sqlite.Open(ctx, filepath.Join(f.dir, "auditshot.db"), sqlite.Config{Signer: signer, Verifier: verifier,
-		PublicKey: vkey, OriginBase: f.name, Logger: newLogger(stderr, false)})
+	db, _, err := openDB(ctx, f.dir, f.name, newLogger(stderr, false))
+	return db, err
 }
 
 // registerDir registers the data directory flags of the admin commands,

@@ -24,21 +24,7 @@ type store struct {
 // openStore opens (creating on first use) the data directory's store and
 // declares the log key in every tenant's log after a rotation.
 func openStore(ctx context.Context, dir, name string, log *slog.Logger) (*store, error) {
-	skey, vkey, _, err := loadOrCreateLogKey(dir, name)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := ledger.NewSigner(skey)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := ledger.NewVerifier(vkey)
-	if err != nil {
-		return nil, err
-	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "auditshot.db"), sqlite.Config{
-		Signer: signer, Verifier: verifier, PublicKey: vkey, OriginBase: name, Logger: log,
-	})
+	db, vkey, err := openDB(ctx, dir, name, log)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +39,27 @@ func openStore(ctx context.Context, dir, name string, log *slog.Logger) (*store,
 		return nil, err
 	}
 	return s, nil
+}
+
+// openDB opens the data directory's database with the log's signing key
+// (created on first use) and returns it with the verifier key.
+func openDB(ctx context.Context, dir, name string, log *slog.Logger) (*sqlite.DB, string, error) {
+	skey, vkey, _, err := loadOrCreateLogKey(dir, name)
+	if err != nil {
+		return nil, "", err
+	}
+	signer, err := ledger.NewSigner(skey)
+	if err != nil {
+		return nil, "", err
+	}
+	verifier, err := ledger.NewVerifier(vkey)
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "auditshot.db"), sqlite.Config{
+		Signer: signer, Verifier: verifier, PublicKey: vkey, OriginBase: name, Logger: log,
+	})
+	return db, vkey, err
 }
 
 // Close closes the database and the blob store.

@@ -3,40 +3,28 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/chromium"
-	"github.com/auditshot/auditshot/egress"
-	"github.com/auditshot/auditshot/file"
 	"github.com/auditshot/auditshot/internal/server"
-	"github.com/auditshot/auditshot/ledger"
-	"github.com/auditshot/auditshot/sqlite"
+	"github.com/auditshot/auditshot/internal/servertest"
 )
 
 // engine is shared by the tests: starting Chromium is the slow part.
 var engine *chromium.Engine
 
 func TestMain(m *testing.M) {
-	ctx := context.Background()
 	var err error
-	engine, err = chromium.New(chromium.Config{Egress: egress.New(egress.Config{}), Concurrency: 2, QueueSize: 64,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err == nil {
-		err = engine.Start(ctx)
-	}
-	if err != nil {
+	if engine, err = servertest.NewEngine(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "start chromium:", err)
 		os.Exit(1)
 	}
@@ -46,60 +34,15 @@ func TestMain(m *testing.M) {
 }
 
 // testServer is a running service on 127.0.0.1 with its own data.
-type testServer struct {
-	*server.Server
-	DB      *sqlite.DB
-	Blobs   *file.Store
-	Admin   string // the operator tenant's bootstrap admin key
-	LogKey  string // the verifier key of the logs
-	Dir     string // the data directory
-	webhook []byte
-}
+type testServer struct{ *servertest.Server }
 
-type serverOption func(*server.Config)
+type serverOption = func(*server.Config)
 
 // startServer starts the service on fresh data; it shuts down when the
 // test ends.
 func startServer(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
-	dir := t.TempDir()
-	skey, vkey, err := ledger.GenerateKey("auditshot.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := ledger.NewSigner(skey)
-	verifier, _ := ledger.NewVerifier(vkey)
-	log := slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "auditshot.db"), sqlite.Config{Signer: signer, Verifier: verifier,
-		PublicKey: vkey, OriginBase: "auditshot.test", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := file.New(file.Config{Dir: filepath.Join(dir, "blobs"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	cfg := server.Config{DB: db, Blobs: blobs, Engine: engine, Addr: "127.0.0.1:0", Allow: []string{"127.0.0.1"},
-		WebhookKey: key, WebhookBackoff: 50 * time.Millisecond, CheckpointInterval: time.Hour, Logger: log, Version: "test"}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	srv, err := server.Start(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Server: srv, DB: db, Blobs: blobs, Admin: srv.BootstrapKey, LogKey: vkey, Dir: dir, webhook: key}
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		db.Close()
-		blobs.Close()
-	})
-	return ts
+	return &testServer{servertest.Start(t, engine, opts...)}
 }
 
 // response is an answer the tests look at.
