@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/auditshot/auditshot"
 )
@@ -44,14 +46,21 @@ func (s *Server) enqueue(ctx context.Context, c caller, kind string, req []byte,
 	if err != nil {
 		return nil, err
 	}
+	// A job is accepted only if a worker will take it from memory: the
+	// queue is bounded, and a full queue is pushback (429).
+	if s.queued.Add(1) > int64(s.cfg.MaxQueuedJobs) {
+		s.queued.Add(-1)
+		return nil, &auditshot.Error{Code: auditshot.EUNAVAILABLE, RetryAfter: 5 * time.Second, Err: auditshot.ErrPushback,
+			Message: fmt.Sprintf("%d jobs are queued, the most this server takes; retry later", s.cfg.MaxQueuedJobs)}
+	}
 	j := &auditshot.Job{TenantID: c.key.TenantID, Kind: kind, Actor: c.key.ID, Request: stored}
 	if webhook != "" {
 		j.Webhook = &auditshot.WebhookState{URL: webhook}
 	}
 	if err := s.cfg.Jobs.CreateJob(ctx, j); err != nil {
+		s.queued.Add(-1)
 		return nil, err
 	}
-	// The worker gets the request whole, from memory.
 	// The worker gets its own copy, with the request whole, from memory;
 	// the caller's copy is answered as it was stored.
 	run := *j
@@ -60,13 +69,7 @@ func (s *Server) enqueue(ctx context.Context, c caller, kind string, req []byte,
 		wh := *j.Webhook
 		run.Webhook = &wh
 	}
-	select {
-	case s.jobs <- &run:
-	default:
-		// The queue in memory is full: the job stays queued in the store
-		// and runs at the next start, or when a worker drains the store.
-		s.log.Warn("job queue full; job left queued in the store", "job", j.ID)
-	}
+	s.jobs <- &run // never blocks: the channel holds MaxQueuedJobs and the jobs pending at start
 	s.metrics.jobQueued(1)
 	return j, nil
 }
@@ -82,11 +85,7 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) error {
 
 // startWorkers starts the job workers and requeues what a previous run of
 // the server left: jobs not done, webhooks with a retry due.
-func (s *Server) startWorkers(ctx context.Context) error {
-	pending, err := s.cfg.Jobs.PendingJobs(ctx)
-	if err != nil {
-		return err
-	}
+func (s *Server) startWorkers(pending []*auditshot.Job) error {
 	for range s.cfg.JobWorkers {
 		s.workers.Add(1)
 		go s.worker()
@@ -97,11 +96,8 @@ func (s *Server) startWorkers(ctx context.Context) error {
 			continue
 		}
 		s.metrics.jobQueued(1)
-		select {
-		case s.jobs <- j:
-		default:
-			s.log.Warn("job queue full at start; job left queued", "job", j.ID)
-		}
+		s.queued.Add(1)
+		s.jobs <- j
 	}
 	return nil
 }
@@ -114,6 +110,7 @@ func (s *Server) worker() {
 			return
 		case j := <-s.jobs:
 			s.metrics.jobQueued(-1)
+			s.queued.Add(-1)
 			s.runJob(j)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditshot/auditshot"
@@ -26,6 +27,7 @@ const (
 	DefaultWebhookTimeout = 10 * time.Second
 	DefaultIdempotencyTTL = 24 * time.Hour
 	DefaultAsyncExport    = 10_000 // entries; larger range exports run as jobs
+	DefaultMaxQueuedJobs  = 1024
 )
 
 // Ledger is what the API reads of and asks of the tenants' logs.
@@ -91,6 +93,9 @@ type Config struct {
 	WebhookTimeout time.Duration
 	IdempotencyTTL time.Duration
 	AsyncExport    int64
+	// MaxQueuedJobs bounds the jobs waiting for a worker; beyond it an
+	// async request is answered 429.
+	MaxQueuedJobs int
 
 	// Metrics, if set, adds samples to /metrics (engine and store gauges).
 	Metrics func() []Metric
@@ -116,6 +121,7 @@ type Server struct {
 
 	// jobs feeds the job workers; webhooks the webhook sender.
 	jobs      chan *auditshot.Job
+	queued    atomic.Int64 // jobs accepted and not yet taken by a worker
 	ctx       context.Context
 	cancel    context.CancelFunc
 	workers   sync.WaitGroup
@@ -139,12 +145,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Usage == nil || cfg.Idempotency == nil || cfg.Blobs == nil || cfg.Artifacts == nil || cfg.Engine == nil || cfg.Export == nil {
 		return nil, errors.New("httpapi: every service in Config is required")
 	}
+	// The jobs a previous run left are resumed; the queue holds them and
+	// MaxQueuedJobs more.
+	pending, err := cfg.Jobs.PendingJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
-		limiter: newLimiter(cfg.Now), idem: newInflight(), tenants: newTenantCache(cfg.Now), jobs: make(chan *auditshot.Job, 1024), closing: make(chan struct{})}
+		limiter: newLimiter(cfg.Now), idem: newInflight(), tenants: newTenantCache(cfg.Now),
+		jobs: make(chan *auditshot.Job, cfg.MaxQueuedJobs+len(pending)), closing: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.registerRoutes()
 	s.handler = s.instrument(s.mux)
-	if err := s.startWorkers(ctx); err != nil {
+	if err := s.startWorkers(pending); err != nil {
 		s.cancel()
 		return nil, err
 	}
@@ -169,6 +182,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.IdempotencyTTL <= 0 {
 		cfg.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if cfg.MaxQueuedJobs <= 0 {
+		cfg.MaxQueuedJobs = DefaultMaxQueuedJobs
 	}
 	if cfg.AsyncExport <= 0 {
 		cfg.AsyncExport = DefaultAsyncExport

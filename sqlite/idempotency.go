@@ -130,13 +130,14 @@ func (db *DB) ReleaseIdempotencyKey(ctx context.Context, tenantID, key string) e
 	})
 }
 
-// PurgeIdempotencyKeys deletes the answered records created before
-// before, of every tenant, and returns how many it deleted. Claims that
-// are still unanswered are kept.
+// PurgeIdempotencyKeys deletes the records created before before, of
+// every tenant, and returns how many it deleted. Unanswered claims that
+// old were left by a server that stopped mid-request: their keys become
+// usable again.
 func (db *DB) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.write(ctx, func(tx *batchTx) error {
-		res, err := tx.exec(`DELETE FROM idempotency WHERE status <> 0 AND created_at < ?`, unixNano(before))
+		res, err := tx.exec(`DELETE FROM idempotency WHERE created_at < ?`, unixNano(before))
 		if err != nil {
 			return internal("purge idempotency keys", err)
 		}

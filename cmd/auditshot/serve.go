@@ -28,6 +28,7 @@ type serveConfig struct {
 	concurrency        int
 	queue              int
 	jobWorkers         int
+	maxQueuedJobs      int
 	checkpointInterval time.Duration
 	shutdownTimeout    time.Duration
 	maxBody            int64
@@ -44,6 +45,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.concurrency, "concurrency", 0, "captures at once (default: number of CPUs)")
 	fs.IntVar(&c.queue, "queue", 0, "captures waiting before the API answers 429 (default: 4 x concurrency)")
 	fs.IntVar(&c.jobWorkers, "job-workers", httpapi.DefaultJobWorkers, "asynchronous jobs at once")
+	fs.IntVar(&c.maxQueuedJobs, "max-queued-jobs", httpapi.DefaultMaxQueuedJobs, "asynchronous jobs waiting before the API answers 429")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 10*time.Second, "how often each log's checkpoint is signed when it grew")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 60*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.Int64Var(&c.maxBody, "max-body", httpapi.DefaultMaxBodyBytes, "largest request body in bytes")
@@ -119,7 +121,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return err
 	}
 	srv, err := server.Start(ctx, server.Config{DB: st.db, Blobs: st.blobs, Engine: eng, Addr: cfg.addr,
-		Allow: cfg.engine.allow, WebhookKey: webhookKey, JobWorkers: cfg.jobWorkers, WebhookRetries: cfg.webhookRetries,
+		Allow: cfg.engine.allow, WebhookKey: webhookKey, JobWorkers: cfg.jobWorkers, MaxQueuedJobs: cfg.maxQueuedJobs, WebhookRetries: cfg.webhookRetries,
 		WebhookBackoff: cfg.webhookBackoff, CheckpointInterval: cfg.checkpointInterval, ShutdownTimeout: cfg.shutdownTimeout,
 		MaxBodyBytes: cfg.maxBody, Version: Version, Logger: log})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/internal/server"
 )
 
 // TestAsyncJob_SecretsNeverStored takes an async capture with a header,
@@ -80,4 +81,39 @@ func TestAsyncJob_SecretsNeverStored(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAsyncJob_QueueIsBounded: with one worker busy and the queue full, an
+// async request is pushed back with 429 and Retry-After, not accepted.
+func TestAsyncJob_QueueIsBounded(t *testing.T) {
+	s := startServer(t, func(c *server.Config) { c.JobWorkers, c.MaxQueuedJobs = 1, 1 })
+	key := s.key(t, "default", auditshot.ScopeCapture, auditshot.ScopeRead)
+	arrived, release := make(chan struct{}, 4), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			arrived <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "<p>slow")
+	}))
+	defer slow.Close()
+	defer close(release)
+	body := map[string]any{"url": slow.URL, "async": true, "timeout": 60000}
+	var first, second auditshot.Job
+	s.must(t, http.StatusAccepted, "POST", "/v1/screenshot", key, body).json(t, &first)
+	select {
+	case <-arrived: // the worker is busy with the first job
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first job never loaded its page")
+	}
+	s.must(t, http.StatusAccepted, "POST", "/v1/screenshot", key, body).json(t, &second)
+	r := s.call(t, "POST", "/v1/screenshot", key, body)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !contains(r.Body, "jobs are queued") {
+		t.Fatalf("third async capture: %d %s", r.Status, r.Body)
+	}
+	var j auditshot.Job
+	s.must(t, http.StatusOK, "GET", "/v1/jobs/"+second.ID, key, nil).json(t, &j)
+	if j.Status != auditshot.JobQueued {
+		t.Errorf("second job %s, want queued", j.Status)
+	}
 }

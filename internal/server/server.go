@@ -50,6 +50,7 @@ type Config struct {
 	WebhookKey []byte
 
 	JobWorkers         int
+	MaxQueuedJobs      int
 	WebhookRetries     int
 	WebhookBackoff     time.Duration
 	CheckpointInterval time.Duration
@@ -116,6 +117,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		WebhookKey:     cfg.WebhookKey,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		JobWorkers:     cfg.JobWorkers,
+		MaxQueuedJobs:  cfg.MaxQueuedJobs,
 		WebhookRetries: cfg.WebhookRetries,
 		WebhookBackoff: cfg.WebhookBackoff,
 		Metrics:        metricsOf(db, cfg.Engine),
