@@ -176,7 +176,7 @@ func (s *Server) Wait(ctx context.Context) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
-		s.cfg.Logger.Info("shutting down: finishing requests in flight", "timeout", s.cfg.ShutdownTimeout)
+		s.cfg.Logger.Info("shutting down: finishing requests in flight", "timeout", s.cfg.ShutdownTimeout.String())
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		defer cancel()
 		err = errors.Join(s.http.Shutdown(sctx), s.API.Shutdown(sctx))
