@@ -13,7 +13,8 @@ import (
 
 // runAnchor timestamps a tenant's latest checkpoint at an RFC 3161 TSA and
 // records the anchor in its log: `auditshot anchor --tenant T --tsa URL`.
-// Run it on a schedule (cron) to bound every entry's time.
+// auditshot serve --tsa does it on a schedule; this command works beside a
+// running server, or from cron without one.
 func runAnchor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("anchor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,14 +37,16 @@ func runAnchor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case *tsa == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		return usageError{"anchor: --tsa must be the http(s) URL of a time-stamping authority"}
 	}
-	s, err := df.open(ctx, stderr, *verbose)
+	// Only the database: a running server holds the blob store, and an
+	// anchor needs no blob.
+	db, _, err := openDB(ctx, df.dir, df.name, newLogger(stderr, *verbose))
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	a, err := s.db.Anchor(ctx, *tenant, &rfc3161.Client{URL: *tsa}, u.Host)
+	a, err := db.Anchor(ctx, *tenant, &rfc3161.Client{URL: *tsa}, u.Host)
 	if err != nil {
 		return err
 	}

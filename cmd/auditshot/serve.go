@@ -36,6 +36,9 @@ type serveConfig struct {
 	logFormat          string
 	webhookRetries     int
 	webhookBackoff     time.Duration
+	tsa                string
+	anchorInterval     time.Duration
+	tlsCert, tlsKey    string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -53,6 +56,10 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
 	fs.IntVar(&c.webhookRetries, "webhook-retries", httpapi.DefaultWebhookRetries, "webhook delivery attempts before giving up")
 	fs.DurationVar(&c.webhookBackoff, "webhook-backoff", httpapi.DefaultWebhookBackoff, "delay before the first webhook retry; doubles each time")
+	fs.StringVar(&c.tsa, "tsa", "", "URL of an RFC 3161 time-stamping authority: anchor every log's checkpoint there on a schedule")
+	fs.DurationVar(&c.anchorInterval, "anchor-interval", server.DefaultAnchorInterval, "how often logs that grew are anchored at --tsa")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with, with --tls-key")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 }
 
 func (c *serveConfig) logger(w io.Writer) (*slog.Logger, error) {
@@ -123,7 +130,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	srv, err := server.Start(ctx, server.Config{DB: st.db, Blobs: st.blobs, Engine: eng, Addr: cfg.addr,
 		Allow: cfg.engine.allow, WebhookKey: webhookKey, JobWorkers: cfg.jobWorkers, MaxQueuedJobs: cfg.maxQueuedJobs, WebhookRetries: cfg.webhookRetries,
 		WebhookBackoff: cfg.webhookBackoff, CheckpointInterval: cfg.checkpointInterval, ShutdownTimeout: cfg.shutdownTimeout,
-		MaxBodyBytes: cfg.maxBody, Version: Version, Logger: log})
+		MaxBodyBytes: cfg.maxBody, TSA: cfg.tsa, AnchorInterval: cfg.anchorInterval, TLSCert: cfg.tlsCert, TLSKey: cfg.tlsKey,
+		Version: Version, Logger: log})
 	if err != nil {
 		return err
 	}

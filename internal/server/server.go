@@ -8,10 +8,12 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/auditshot/auditshot/egress"
 	"github.com/auditshot/auditshot/file"
 	"github.com/auditshot/auditshot/httpapi"
+	"github.com/auditshot/auditshot/rfc3161"
 	"github.com/auditshot/auditshot/sqlite"
 )
 
@@ -33,6 +36,7 @@ const (
 	DefaultAddr               = "127.0.0.1:8080"
 	DefaultCheckpointInterval = 10 * time.Second
 	DefaultShutdownTimeout    = 60 * time.Second
+	DefaultAnchorInterval     = time.Hour
 )
 
 // Config is the service's parts and settings. DB, Blobs and Engine are
@@ -49,8 +53,16 @@ type Config struct {
 	// WebhookKey derives the tenants' webhook secrets.
 	WebhookKey []byte
 
-	JobWorkers         int
-	MaxQueuedJobs      int
+	JobWorkers    int
+	MaxQueuedJobs int
+	// TSA, if set, is the URL of an RFC 3161 time-stamping authority: every
+	// AnchorInterval each tenant's latest checkpoint is time-stamped there
+	// (an anchor entry), when its log grew since the last anchor.
+	TSA            string
+	AnchorInterval time.Duration
+	// TLSCert and TLSKey, if set, are the PEM files the server serves
+	// HTTPS with.
+	TLSCert, TLSKey    string
 	WebhookRetries     int
 	WebhookBackoff     time.Duration
 	CheckpointInterval time.Duration
@@ -92,6 +104,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.AnchorInterval <= 0 {
+		cfg.AnchorInterval = DefaultAnchorInterval
+	}
+	var tsa *url.URL
+	if cfg.TSA != "" {
+		u, err := url.Parse(cfg.TSA)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("server: TSA %q is not an http(s) URL", cfg.TSA)
+		}
+		tsa = u
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("server: give both a TLS certificate and key, or neither")
 	}
 	if len(cfg.WebhookKey) == 0 {
 		return nil, errors.New("server: WebhookKey is required")
@@ -138,7 +164,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), BootstrapKey: bootstrap, API: api, cfg: cfg, serveErr: make(chan error, 1),
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
+	}
+	s := &Server{URL: scheme + ln.Addr().String(), BootstrapKey: bootstrap, API: api, cfg: cfg, serveErr: make(chan error, 1),
 		http: &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -154,7 +184,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		defer s.bg.Done()
 		purgeIdempotencyKeys(bg, db, log)
 	}()
-	go func() { s.serveErr <- s.http.Serve(ln) }()
+	if tsa != nil {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			anchorLogs(bg, db, tsa, cfg.AnchorInterval, log)
+		}()
+	}
+	go func() {
+		if cfg.TLSCert != "" {
+			s.serveErr <- s.http.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			return
+		}
+		s.serveErr <- s.http.Serve(ln)
+	}()
 	log.Info("serving", "url", s.URL, "version", cfg.Version)
 	return s, nil
 }
@@ -260,4 +303,48 @@ func purgeIdempotencyKeys(ctx context.Context, db *sqlite.DB, log *slog.Logger) 
 		case <-t.C:
 		}
 	}
+}
+
+// anchorLogs time-stamps every tenant's latest checkpoint at the TSA every
+// interval, skipping logs that did not grow since their last anchor.
+func anchorLogs(ctx context.Context, db *sqlite.DB, tsa *url.URL, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		tenants, err := db.ListTenants(ctx)
+		if err != nil {
+			log.Error("anchor: list tenants", "err", err)
+			continue
+		}
+		for _, tn := range tenants {
+			if err := anchorLog(ctx, db, tsa, tn.ID); err != nil && ctx.Err() == nil {
+				log.Error("anchor", "tenant", tn.ID, "tsa", tsa.Host, "err", err)
+			}
+		}
+	}
+}
+
+// anchorLog anchors one tenant's log unless its last entry is its last
+// anchor (or it is empty).
+func anchorLog(ctx context.Context, db *sqlite.DB, tsa *url.URL, tenantID string) error {
+	size, err := db.LogSize(ctx, tenantID)
+	if err != nil || size == 0 {
+		return err
+	}
+	anchors, err := db.Anchors(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if n := len(anchors); n > 0 && anchors[n-1].Ledger.Index == size-1 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err = db.Anchor(ctx, tenantID, &rfc3161.Client{URL: tsa.String()}, tsa.Host)
+	return err
 }
