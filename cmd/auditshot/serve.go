@@ -39,9 +39,11 @@ type serveConfig struct {
 	tsa                string
 	anchorInterval     time.Duration
 	tlsCert, tlsKey    string
+	configFile         string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.configFile, "config", "", "file of 'name = value' lines setting these flags; flags and AUDITSHOT_* variables win (env AUDITSHOT_CONFIG)")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (env AUDITSHOT_ADDR)")
 	c.data.register(fs)
 	c.engine.register(fs)
@@ -94,6 +96,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := applyEnv(fs); err != nil {
 		return err
+	}
+	if cfg.configFile != "" {
+		if err := applyConfigFile(fs, cfg.configFile); err != nil {
+			return err
+		}
 	}
 	log, err := cfg.logger(stderr)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -145,5 +146,44 @@ func TestTenantsAndKeysCommands(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "tenants", "show", "nope", "--data", data); code != 1 || !strings.Contains(errOut, `tenant "nope" not found`) {
 		t.Errorf("unknown tenant: %d %q", code, errOut)
+	}
+}
+
+func TestServe_ConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "auditshot.conf")
+	data := filepath.Join(dir, "from-file")
+	write := func(s string) {
+		if err := os.WriteFile(conf, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("# deployment settings\ndata = " + data + "\naddr = 127.0.0.1:0\nallow = 127.0.0.1\nallow = 10.0.0.0/8\nlog-level = warn\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		c := Main(ctx, []string{"serve", "--config", conf, "--log-level", "error"}, pw, io.Discard)
+		pw.Close()
+		code <- c
+	}()
+	sc := bufio.NewScanner(pr)
+	var first string
+	if sc.Scan() {
+		first = sc.Text()
+	}
+	go io.Copy(io.Discard, pr)
+	cancel()
+	if c := <-code; c != 0 || !strings.Contains(first, "(data "+data+")") {
+		t.Fatalf("serve with a config file: exit %d, first line %q", c, first)
+	}
+	// The file's allowlist became the default tenant's policy.
+	code2, out, errOut := run(t, "tenants", "show", "default", "--data", data)
+	if code2 != 0 || !strings.Contains(out, `"10.0.0.0/8"`) || !strings.Contains(out, `"127.0.0.1"`) {
+		t.Errorf("tenant after a config file: %d %s %s", code2, out, errOut)
+	}
+	write("adress = 127.0.0.1:0\n")
+	if c, _, errOut := run(t, "serve", "--config", conf); c != 2 || !strings.Contains(errOut, `auditshot.conf:1: unknown setting "adress"`) {
+		t.Errorf("a misspelt setting: exit %d, %q", c, errOut)
 	}
 }
