@@ -231,6 +231,7 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ref, err := s.cfg.Tenants.RevokeAPIKey(r.Context(), tenant, r.PathValue("id"))
+	s.keys.forget(r.PathValue("id"))
 	if err != nil {
 		return err
 	}

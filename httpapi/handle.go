@@ -116,7 +116,7 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 	if key == "" {
 		return caller{}, auditshot.Errorf(auditshot.EUNAUTHORIZED, "an API key is required (Authorization: Bearer <key> or X-API-Key)")
 	}
-	k, err := s.cfg.Tenants.Authenticate(r.Context(), key)
+	k, err := s.keys.authenticate(r.Context(), s.cfg.Tenants, key)
 	if err != nil {
 		return caller{}, err
 	}

@@ -118,6 +118,7 @@ type Server struct {
 	limiter *limiter
 	idem    *inflight
 	tenants *tenantCache
+	keys    *keyCache
 
 	// jobs feeds the job workers; webhooks the webhook sender.
 	jobs      chan *auditshot.Job
@@ -152,7 +153,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
-		limiter: newLimiter(cfg.Now), idem: newInflight(), tenants: newTenantCache(cfg.Now),
+		limiter: newLimiter(cfg.Now), idem: newInflight(), tenants: newTenantCache(cfg.Now), keys: newKeyCache(cfg.Now),
 		jobs: make(chan *auditshot.Job, cfg.MaxQueuedJobs+len(pending)), closing: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.registerRoutes()

@@ -278,3 +278,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokedKeyRefusedAtOnce: a key revoked through the API is refused
+// by the next request, although the server caches keys it checked.
+func TestRevokedKeyRefusedAtOnce(t *testing.T) {
+	s := startServer(t)
+	k, secret, err := s.DB.CreateAPIKey(t.Context(), "default", "soon revoked", []auditshot.Scope{auditshot.ScopeRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.must(t, http.StatusOK, "GET", "/v1/usage", secret, nil) // now cached
+	s.must(t, http.StatusNoContent, "DELETE", "/v1/keys/"+k.ID, s.Admin, nil)
+	if r := s.call(t, "GET", "/v1/usage", secret, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("a key revoked through the API: %d", r.Status)
+	}
+}
