@@ -23,8 +23,41 @@ type Capture struct {
 	BestAttempt bool          `json:"best_attempt,omitempty"`
 	Blank       bool          `json:"blank,omitempty"`
 	Artifacts   []ArtifactRef `json:"artifacts"`
-	Time        time.Time     `json:"time"`
-	Ledger      LedgerRef     `json:"ledger"`
+	// PHash is the image's 64-bit perceptual hash, 16 hex digits (empty
+	// for a PDF): near-identical screenshots have hashes a few bits apart.
+	PHash string `json:"phash,omitempty"`
+	// Diff compares an "after" capture of a run with the run's latest
+	// "before" capture; its image is the artifact with role "diff".
+	Diff   *DiffSummary `json:"diff,omitempty"`
+	Time   time.Time    `json:"time"`
+	Ledger LedgerRef    `json:"ledger"`
+}
+
+// DiffSummary is what changed between a before and an after screenshot.
+type DiffSummary struct {
+	// Before is the id of the capture compared against.
+	Before string `json:"before"`
+	// ChangedPixels of TotalPixels differ; ChangedPPM is the ratio in
+	// parts per million (ledger entries hold integers only).
+	ChangedPixels int64 `json:"changed_pixels"`
+	TotalPixels   int64 `json:"total_pixels"`
+	ChangedPPM    int64 `json:"changed_ppm"`
+	// Regions are the boxes of the changed areas, in image pixels, top to
+	// bottom: at most MaxDiffRegions, MoreRegions counting the rest.
+	Regions     []PixelRect `json:"regions"`
+	MoreRegions int         `json:"more_regions,omitempty"`
+}
+
+// MaxDiffRegions bounds DiffSummary.Regions, so that the summary fits a
+// ledger entry.
+const MaxDiffRegions = 64
+
+// PixelRect is a rectangle in image pixels.
+type PixelRect struct {
+	X      int `json:"x"`
+	Y      int `json:"y"`
+	Width  int `json:"width"`
+	Height int `json:"height"`
 }
 
 // CaptureStore records captures.

@@ -5,6 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/auditshot/auditshot/visualdiff"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -225,6 +230,13 @@ func (s *Server) record(ctx context.Context, c caller, req captureRequest, res *
 	refs := make([]auditshot.ArtifactRef, len(parts))
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
+	// The image is decoded and hashed meanwhile.
+	var decoded image.Image
+	wg.Go(func() {
+		if decoded = decodeImage(res.Data, res.MediaType); decoded != nil {
+			rec.PHash = visualdiff.PHash(decoded).String()
+		}
+	})
 	for i, p := range parts {
 		if len(p.data) == 0 {
 			continue
@@ -241,6 +253,16 @@ func (s *Server) record(ctx context.Context, c caller, req captureRequest, res *
 	for i, p := range parts {
 		if len(p.data) > 0 {
 			rec.Artifacts = append(rec.Artifacts, refs[i])
+		}
+	}
+	if req.Role == auditshot.RoleAfter && req.RunID != "" && decoded != nil {
+		diff, err := s.diffAgainstBefore(ctx, c.tenant.ID, req.RunID, decoded)
+		if err != nil {
+			return nil, nil, err
+		}
+		if diff != nil {
+			rec.Diff = diff.summary
+			rec.Artifacts = append(rec.Artifacts, diff.ref)
 		}
 	}
 	done := s.metrics.appendStart()
@@ -261,4 +283,93 @@ func (s *Server) handleGetCapture(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
+}
+
+// decodeImage decodes a PNG or JPEG screenshot; nil for anything else (a
+// PDF, WebP) or an image that does not decode.
+func decodeImage(data []byte, mediaType string) image.Image {
+	var (
+		img image.Image
+		err error
+	)
+	switch mediaType {
+	case "image/png":
+		img, err = png.Decode(bytes.NewReader(data))
+	case "image/jpeg":
+		img, err = jpeg.Decode(bytes.NewReader(data))
+	default:
+		return nil
+	}
+	if err != nil {
+		return nil
+	}
+	return img
+}
+
+// runDiff is an "after" capture's comparison with its run's "before".
+type runDiff struct {
+	summary *auditshot.DiffSummary
+	ref     auditshot.ArtifactRef
+}
+
+// diffAgainstBefore compares after with the latest "before" capture of the
+// run and stores the diff image (durable) as an artifact with role "diff".
+// It returns nil when the run has no before screenshot to compare with.
+func (s *Server) diffAgainstBefore(ctx context.Context, tenantID, runID string, after image.Image) (*runDiff, error) {
+	captures, err := s.cfg.Captures.ListCaptures(ctx, tenantID, runID)
+	if err != nil {
+		return nil, err
+	}
+	var before *auditshot.Capture
+	var sha string
+	for _, c := range captures {
+		if c.Role != auditshot.RoleBefore {
+			continue
+		}
+		for _, a := range c.Artifacts {
+			if a.Role == "image" && (a.MediaType == "image/png" || a.MediaType == "image/jpeg") {
+				before, sha = c, a.SHA256
+			}
+		}
+	}
+	if before == nil {
+		return nil, nil
+	}
+	rc, a, err := s.cfg.Blobs.Open(ctx, sha, true)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	img := decodeImage(data, a.MediaType)
+	if img == nil {
+		return nil, nil
+	}
+	d, err := visualdiff.Diff(img, after, visualdiff.Options{})
+	if err != nil {
+		return nil, err
+	}
+	png, err := visualdiff.EncodePNG(d.Image)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(png), "image/png")
+	if err != nil {
+		return nil, err
+	}
+	sum := &auditshot.DiffSummary{Before: before.ID, ChangedPixels: int64(d.ChangedPixels), TotalPixels: int64(d.TotalPixels),
+		Regions: make([]auditshot.PixelRect, len(d.Regions))}
+	if d.TotalPixels > 0 {
+		sum.ChangedPPM = int64(d.ChangedPixels) * 1_000_000 / int64(d.TotalPixels)
+	}
+	for i, r := range d.Regions {
+		sum.Regions[i] = auditshot.PixelRect{X: r.X, Y: r.Y, Width: r.Width, Height: r.Height}
+	}
+	if n := len(sum.Regions); n > auditshot.MaxDiffRegions {
+		sum.Regions, sum.MoreRegions = sum.Regions[:auditshot.MaxDiffRegions], n-auditshot.MaxDiffRegions
+	}
+	return &runDiff{summary: sum, ref: auditshot.ArtifactRef{Artifact: stored, Role: auditshot.RoleDiff}}, nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"slices"
 
 	"github.com/auditshot/auditshot"
@@ -10,6 +11,9 @@ import (
 )
 
 var _ auditshot.CaptureStore = (*DB)(nil)
+
+// validPHash matches a perceptual hash: 16 lowercase hex digits.
+var validPHash = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
 // RecordCapture implements auditshot.CaptureStore.
 func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
@@ -22,6 +26,8 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 		return auditshot.Errorf(auditshot.EINVALID, "a capture needs at least its image or PDF")
 	case c.Role != "" && c.RunID == "":
 		return auditshot.Errorf(auditshot.EINVALID, "role needs a run_id")
+	case c.PHash != "" && !validPHash.MatchString(c.PHash):
+		return auditshot.Errorf(auditshot.EINVALID, "phash must be 16 lowercase hex digits")
 	}
 	rec := *c
 	rec.Artifacts = slices.Clone(c.Artifacts)
@@ -65,7 +71,7 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 			refs[i] = ledger.Artifact{SHA256: stored.SHA256, Size: stored.Size, MediaType: stored.MediaType, Role: a.Role}
 		}
 		data, _ := json.Marshal(captureData{Name: rec.Name, Role: rec.Role, URL: rec.URL, FinalURL: rec.FinalURL,
-			Status: rec.Status, Title: rec.Title, BestAttempt: rec.BestAttempt, Blank: rec.Blank})
+			Status: rec.Status, Title: rec.Title, BestAttempt: rec.BestAttempt, Blank: rec.Blank, PHash: rec.PHash, Diff: rec.Diff})
 		rec.Time = tx.now.UTC()
 		ref, err := tx.append(rec.TenantID, ledger.Entry{Type: ledger.TypeCaptureCompleted, IDs: ids, Time: rec.Time,
 			Artifacts: refs, Data: data})
@@ -74,10 +80,15 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 		}
 		rec.Ledger = ref
 		arts, _ := json.Marshal(rec.Artifacts)
-		_, err = tx.exec(`INSERT INTO captures (tenant_id, id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		var diff any
+		if rec.Diff != nil {
+			b, _ := json.Marshal(rec.Diff)
+			diff = string(b)
+		}
+		_, err = tx.exec(`INSERT INTO captures (tenant_id, id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash, phash, diff)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			rec.TenantID, rec.ID, runID, rec.Role, rec.Name, rec.URL, rec.FinalURL, rec.Status, rec.Title, rec.BestAttempt, rec.Blank,
-			arts, unixNano(rec.Time), ref.Index, ref.LeafHash)
+			arts, unixNano(rec.Time), ref.Index, ref.LeafHash, rec.PHash, diff)
 		if isConstraint(err) {
 			return auditshot.Errorf(auditshot.ECONFLICT, "capture %q already exists", rec.ID)
 		}
@@ -95,27 +106,36 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 
 // captureData is the payload of a capture.completed entry.
 type captureData struct {
-	Name        string `json:"name,omitempty"`
-	Role        string `json:"role,omitempty"`
-	URL         string `json:"url,omitempty"`
-	FinalURL    string `json:"final_url,omitempty"`
-	Status      int    `json:"status,omitempty"`
-	Title       string `json:"title,omitempty"`
-	BestAttempt bool   `json:"best_attempt,omitempty"`
-	Blank       bool   `json:"blank,omitempty"`
+	Name        string                 `json:"name,omitempty"`
+	Role        string                 `json:"role,omitempty"`
+	URL         string                 `json:"url,omitempty"`
+	FinalURL    string                 `json:"final_url,omitempty"`
+	Status      int                    `json:"status,omitempty"`
+	Title       string                 `json:"title,omitempty"`
+	BestAttempt bool                   `json:"best_attempt,omitempty"`
+	Blank       bool                   `json:"blank,omitempty"`
+	PHash       string                 `json:"phash,omitempty"`
+	Diff        *auditshot.DiffSummary `json:"diff,omitempty"`
 }
 
 // captureColumns are the columns scanCapture reads.
-const captureColumns = `id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash`
+const captureColumns = `id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash, phash, diff`
 
 func scanCapture(s scanner, tenantID string) (*auditshot.Capture, error) {
 	c := auditshot.Capture{TenantID: tenantID}
 	var runID *string
 	var arts []byte
+	var diff *string
 	var t int64
 	if err := s.Scan(&c.ID, &runID, &c.Role, &c.Name, &c.URL, &c.FinalURL, &c.Status, &c.Title,
-		&c.BestAttempt, &c.Blank, &arts, &t, &c.Ledger.Index, &c.Ledger.LeafHash); err != nil {
+		&c.BestAttempt, &c.Blank, &arts, &t, &c.Ledger.Index, &c.Ledger.LeafHash, &c.PHash, &diff); err != nil {
 		return nil, err
+	}
+	if diff != nil {
+		c.Diff = &auditshot.DiffSummary{}
+		if err := json.Unmarshal([]byte(*diff), c.Diff); err != nil {
+			return nil, err
+		}
 	}
 	if runID != nil {
 		c.RunID = *runID

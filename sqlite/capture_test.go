@@ -48,6 +48,28 @@ func TestRecordCapture(t *testing.T) {
 			t.Errorf("entry %+v %v", e, err)
 		}
 	})
+	t.Run("HashAndDiff", func(t *testing.T) {
+		d := &auditshot.DiffSummary{Before: c.ID, ChangedPixels: 120, TotalPixels: 1000, ChangedPPM: 120000,
+			Regions: []auditshot.PixelRect{{X: 1, Y: 2, Width: 10, Height: 12}}}
+		after := &auditshot.Capture{TenantID: "acme", Name: "after", PHash: "00ff00ff00ff00ff", Diff: d,
+			Artifacts: []auditshot.ArtifactRef{{Artifact: auditshot.Artifact{SHA256: img.SHA256}, Role: "image"}}}
+		if err := db.RecordCapture(ctx, after); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.FindCapture(ctx, "acme", after.ID)
+		if err != nil || got.PHash != "00ff00ff00ff00ff" || got.Diff == nil || got.Diff.ChangedPPM != 120000 || got.Diff.Regions[0] != d.Regions[0] {
+			t.Fatalf("found %+v %v", got, err)
+		}
+		b, _ := db.Entries(ctx, "acme", after.Ledger.Index, after.Ledger.Index+1)
+		for _, want := range []string{`"phash":"00ff00ff00ff00ff"`, `"changed_ppm":120000`, `"regions":[{"height":12,"width":10,"x":1,"y":2}]`} {
+			if !strings.Contains(string(b[0]), want) {
+				t.Errorf("entry %s lacks %s", b[0], want)
+			}
+		}
+		bad := *after
+		bad.ID, bad.PHash = "", "XYZ"
+		wantCode(t, db.RecordCapture(ctx, &bad), auditshot.EINVALID)
+	})
 	t.Run("RecordsWholeArtifacts", func(t *testing.T) {
 		a, err := blobs.Put(ctx, strings.NewReader("evidence json"), "application/json")
 		if err != nil {

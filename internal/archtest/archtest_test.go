@@ -17,7 +17,7 @@ const root = "."
 
 // adapter is what an adapter may import: the domain, the log math, the
 // bundle format and RFC 3161 tokens, never another adapter.
-var adapter = []string{root, "ledger", "bundle", "rfc3161"}
+var adapter = []string{root, "ledger", "bundle", "rfc3161", "visualdiff"}
 
 // allowed lists, for each package of the module by its path relative to the
 // module root, the project packages its non-test files may import. Packages
