@@ -45,6 +45,11 @@ var allowed = map[string][]string{
 	"httpapi":  adapter,
 	"client":   adapter,
 	"mcp":      adapter,
+
+	// The demo app stands in for a customer's business app: it uses no
+	// auditshot package.
+	"examples/demoapp":     {"examples/demoapp/app"},
+	"examples/demoapp/app": {},
 }
 
 // anything holds the path prefixes whose packages may import any project
