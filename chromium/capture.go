@@ -196,20 +196,26 @@ func (c *capture) navigate() error {
 	if c.o.HTML != "" {
 		target = htmlOrigin + "/"
 	}
-	nctx, cancel := context.WithDeadline(c.ctx, c.waitDeadline)
+	return c.navigateTo(target, c.waitDeadline)
+}
+
+// navigateTo loads target and returns once its main document has committed
+// or deadline has passed.
+func (c *capture) navigateTo(target string, deadline time.Time) error {
+	nctx, cancel := context.WithDeadline(c.ctx, deadline)
 	defer cancel()
 	res, err := chromedp.Call(nctx, page.Navigate, page.NavigateParams{URL: target})
 	if err != nil {
 		if nctx.Err() != nil && c.ctx.Err() == nil {
-			if refused := c.refusal(); refused != nil {
+			if refused := c.refusal(target); refused != nil {
 				return refused
 			}
-			return &auditshot.Error{Code: auditshot.ETIMEOUT, Message: fmt.Sprintf("navigation to %s did not commit within %d ms", c.o.URL, c.o.Timeout), Err: err}
+			return &auditshot.Error{Code: auditshot.ETIMEOUT, Message: fmt.Sprintf("navigation to %s did not commit within %d ms", target, c.o.Timeout), Err: err}
 		}
 		return fmt.Errorf("navigate: %w", err)
 	}
 	if res.ErrorText != "" {
-		if refused := c.refusal(); refused != nil {
+		if refused := c.refusal(target); refused != nil {
 			return refused
 		}
 		return &auditshot.Error{Code: auditshot.EUPSTREAM, Message: fmt.Sprintf("navigation to %s failed: %s", target, res.ErrorText)}
@@ -229,10 +235,10 @@ func (c *capture) navigate() error {
 }
 
 // refusal returns an EFORBIDDEN error when the egress policy refused the
-// main document (directly or after a redirect), or nil.
-func (c *capture) refusal() error {
+// main document target (directly or after a redirect), or nil.
+func (c *capture) refusal(target string) error {
 	reqs, _, _, _, _ := c.rec.snapshot()
-	docs := map[string]bool{c.o.URL: true, hostPort(c.o.URL): true}
+	docs := map[string]bool{target: true, hostPort(target): true}
 	for _, q := range reqs {
 		if q.ResourceType == string(network.ResourceTypeDocument) {
 			docs[q.URL], docs[hostPort(q.URL)] = true, true

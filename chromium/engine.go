@@ -1,7 +1,9 @@
 // Package chromium is auditshot's capture engine: it drives one long-lived
 // headless Chromium over the DevTools protocol (chromedp) and takes
-// evidence-grade screenshots and PDFs, each in a fresh, isolated browser
-// context whose every connection goes through an egress policy proxy.
+// evidence-grade screenshots and PDFs, and runs multi-step browser flows
+// (sequences) with an optional screencast video, each in a fresh, isolated
+// browser context whose every connection goes through an egress policy
+// proxy.
 //
 // Browser contexts are prepared ahead of demand, concurrency and the queue
 // are bounded (a full queue is an error wrapping auditshot.ErrPushback), the
@@ -79,6 +81,10 @@ type Config struct {
 	// browser accepts although no trusted CA issued them (for private CAs
 	// and tests). Empty: only the system's trust store.
 	IgnoreCertSPKIs []string
+	// Video records the flows of Sequence that ask for video; nil means
+	// such sequences fail with EUNAVAILABLE. cmd wires it to the video
+	// package.
+	Video auditshot.VideoEncoder
 	// Logger receives the engine's logs; default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
@@ -107,7 +113,10 @@ type Engine struct {
 	}
 }
 
-var _ auditshot.CaptureService = (*Engine)(nil)
+var (
+	_ auditshot.CaptureService  = (*Engine)(nil)
+	_ auditshot.SequenceService = (*Engine)(nil)
+)
 
 // New returns an engine with defaults applied. The browser starts on Start
 // or the first capture.

@@ -48,6 +48,8 @@ type recorder struct {
 	dialogs   []auditshot.Dialog
 	refusals  []auditshot.Refusal
 	dropped   int
+	url       string     // the main frame's URL
+	frames    chan<- any // screencast frames, while recording
 }
 
 func newRecorder(now func() time.Time) *recorder {
@@ -90,9 +92,25 @@ func (r *recorder) on(ev any) {
 		if ev.Frame != nil && ev.Frame.ParentID == "" {
 			r.mu.Lock()
 			r.mainFrame = ev.Frame.ID
+			r.url = ev.Frame.URL + ev.Frame.URLFragment
 			r.signal()
 			r.mu.Unlock()
 		}
+	case *page.EventNavigatedWithinDocument:
+		r.mu.Lock()
+		if ev.FrameID == r.mainFrame {
+			r.url = ev.URL
+		}
+		r.mu.Unlock()
+	case *page.EventScreencastFrame:
+		r.mu.Lock()
+		if r.frames != nil {
+			select {
+			case r.frames <- ev:
+			default: // the consumer is behind: the frame is lost, and unacknowledged
+			}
+		}
+		r.mu.Unlock()
 	case *page.EventJavascriptDialogOpening:
 		r.mu.Lock()
 		if len(r.dialogs) < maxDialogs {
@@ -213,6 +231,20 @@ func (r *recorder) reached(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.lifecycle[name]
+}
+
+// currentURL returns the main frame's URL as last navigated.
+func (r *recorder) currentURL() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.url
+}
+
+// screencast sets (or, with nil, clears) where screencast frames go.
+func (r *recorder) screencast(ch chan<- any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.frames = ch
 }
 
 // quietFor reports how long the network has had no request in flight, or
