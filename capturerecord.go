@@ -14,6 +14,10 @@ type Capture struct {
 	// RunID, if set, attaches the capture to a run, in Role.
 	RunID string `json:"run_id,omitempty"`
 	Role  string `json:"role,omitempty"`
+	// Kind is "screenshot" (the default, also for PDFs) or "sequence": a
+	// browser flow whose Outcome is "succeeded" or "failed".
+	Kind    string `json:"kind,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
 	// Name is the caller's label ("refund_start").
 	Name        string        `json:"name,omitempty"`
 	URL         string        `json:"url,omitempty"`

@@ -25,6 +25,7 @@ var (
 func (s *Server) registerRoutes() {
 	s.handle("POST", "/v1/screenshot", capture, s.handleScreenshot)
 	s.handle("POST", "/v1/pdf", capture, s.handlePDF)
+	s.handle("POST", "/v1/sequences", capture, s.handleSequence)
 	s.handle("GET", "/v1/captures/{id}", read, s.handleGetCapture)
 
 	s.handle("POST", "/v1/runs", write, s.handleCreateRun)

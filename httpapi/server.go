@@ -74,7 +74,9 @@ type Config struct {
 	Blobs       auditshot.BlobStore
 	Artifacts   Artifacts
 	Engine      auditshot.CaptureService
-	Export      ExportFunc
+	// Sequences, if set, runs browser flows (POST /v1/sequences).
+	Sequences auditshot.SequenceService
+	Export    ExportFunc
 
 	// OperatorTenant is the tenant whose admin keys manage every tenant.
 	OperatorTenant string

@@ -26,6 +26,8 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 		return auditshot.Errorf(auditshot.EINVALID, "a capture needs at least its image or PDF")
 	case c.Role != "" && c.RunID == "":
 		return auditshot.Errorf(auditshot.EINVALID, "role needs a run_id")
+	case len(c.Kind) > 32 || len(c.Outcome) > 32:
+		return auditshot.Errorf(auditshot.EINVALID, "capture kind and outcome must be at most 32 bytes")
 	case c.PHash != "" && !validPHash.MatchString(c.PHash):
 		return auditshot.Errorf(auditshot.EINVALID, "phash must be 16 lowercase hex digits")
 	}
@@ -71,7 +73,8 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 			refs[i] = ledger.Artifact{SHA256: stored.SHA256, Size: stored.Size, MediaType: stored.MediaType, Role: a.Role}
 		}
 		data, _ := json.Marshal(captureData{Name: rec.Name, Role: rec.Role, URL: rec.URL, FinalURL: rec.FinalURL,
-			Status: rec.Status, Title: rec.Title, BestAttempt: rec.BestAttempt, Blank: rec.Blank, PHash: rec.PHash, Diff: rec.Diff})
+			Status: rec.Status, Title: rec.Title, BestAttempt: rec.BestAttempt, Blank: rec.Blank, PHash: rec.PHash, Diff: rec.Diff,
+			Kind: rec.Kind, Outcome: rec.Outcome})
 		rec.Time = tx.now.UTC()
 		ref, err := tx.append(rec.TenantID, ledger.Entry{Type: ledger.TypeCaptureCompleted, IDs: ids, Time: rec.Time,
 			Artifacts: refs, Data: data})
@@ -85,10 +88,10 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 			b, _ := json.Marshal(rec.Diff)
 			diff = string(b)
 		}
-		_, err = tx.exec(`INSERT INTO captures (tenant_id, id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash, phash, diff)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = tx.exec(`INSERT INTO captures (tenant_id, id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash, phash, diff, kind, outcome)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			rec.TenantID, rec.ID, runID, rec.Role, rec.Name, rec.URL, rec.FinalURL, rec.Status, rec.Title, rec.BestAttempt, rec.Blank,
-			arts, unixNano(rec.Time), ref.Index, ref.LeafHash, rec.PHash, diff)
+			arts, unixNano(rec.Time), ref.Index, ref.LeafHash, rec.PHash, diff, rec.Kind, rec.Outcome)
 		if isConstraint(err) {
 			return auditshot.Errorf(auditshot.ECONFLICT, "capture %q already exists", rec.ID)
 		}
@@ -116,10 +119,12 @@ type captureData struct {
 	Blank       bool                   `json:"blank,omitempty"`
 	PHash       string                 `json:"phash,omitempty"`
 	Diff        *auditshot.DiffSummary `json:"diff,omitempty"`
+	Kind        string                 `json:"kind,omitempty"`
+	Outcome     string                 `json:"outcome,omitempty"`
 }
 
 // captureColumns are the columns scanCapture reads.
-const captureColumns = `id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash, phash, diff`
+const captureColumns = `id, run_id, role, name, url, final_url, status, title, best_attempt, blank, artifacts, time, ledger_idx, leaf_hash, phash, diff, kind, outcome`
 
 func scanCapture(s scanner, tenantID string) (*auditshot.Capture, error) {
 	c := auditshot.Capture{TenantID: tenantID}
@@ -128,7 +133,7 @@ func scanCapture(s scanner, tenantID string) (*auditshot.Capture, error) {
 	var diff *string
 	var t int64
 	if err := s.Scan(&c.ID, &runID, &c.Role, &c.Name, &c.URL, &c.FinalURL, &c.Status, &c.Title,
-		&c.BestAttempt, &c.Blank, &arts, &t, &c.Ledger.Index, &c.Ledger.LeafHash, &c.PHash, &diff); err != nil {
+		&c.BestAttempt, &c.Blank, &arts, &t, &c.Ledger.Index, &c.Ledger.LeafHash, &c.PHash, &diff, &c.Kind, &c.Outcome); err != nil {
 		return nil, err
 	}
 	if diff != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/auditshot/auditshot/egress"
 	"github.com/auditshot/auditshot/httpapi"
 	"github.com/auditshot/auditshot/internal/server"
+	"github.com/auditshot/auditshot/video"
 )
 
 // serveConfig is everything `auditshot serve` is told.
@@ -126,7 +127,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return err
 	}
 	eng, err := chromium.New(chromium.Config{ExecPath: cfg.engine.chromium, Egress: egress.New(egress.Config{Logger: log}),
-		Concurrency: cfg.concurrency, QueueSize: cfg.queue, Logger: log})
+		Concurrency: cfg.concurrency, QueueSize: cfg.queue, Logger: log, Video: video.Service{Config: video.Config{Logger: log}}})
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,7 @@ func matrixRoutes(t *testing.T, s *testServer) []matrixRoute {
 		return func(fixture) request { return request{path, body, want} }
 	}
 	html := map[string]any{"html": "<p>matrix</p>", "width": 200, "height": 100}
+	flowPage := page(t, "<p>matrix</p>")
 	newRun := func(f fixture) string {
 		run := &auditshot.Run{TenantID: f.tenant, Workflow: "matrix"}
 		if err := s.DB.CreateRun(t.Context(), run); err != nil {
@@ -102,6 +103,11 @@ func matrixRoutes(t *testing.T, s *testServer) []matrixRoute {
 				return request{"/v1/screenshot", map[string]any{"html": "<p>x</p>", "run_id": o.run, "role": "before"}, 404}
 			}},
 		{"POST", "/v1/pdf", scCapture, fixed("/v1/pdf", html, 201), nil},
+		{"POST", "/v1/sequences", scCapture,
+			fixed("/v1/sequences", map[string]any{"url": flowPage, "steps": []map[string]any{{"action": "assert_text", "text": "matrix"}}}, 201),
+			func(o fixture) request {
+				return request{"/v1/sequences", map[string]any{"url": flowPage, "run_id": o.run, "steps": []map[string]any{{"action": "wait", "ms": 1}}}, 404}
+			}},
 		{"GET", "/v1/captures/{id}", scRead,
 			func(f fixture) request { return request{"/v1/captures/" + f.capture, nil, 200} },
 			func(o fixture) request { return request{"/v1/captures/" + o.capture, nil, 404} }},

@@ -130,7 +130,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	db := cfg.DB
 	api, err := httpapi.New(ctx, httpapi.Config{
 		Tenants: db, Runs: db, Captures: db, Ledger: db, Jobs: db, Usage: db, Idempotency: db,
-		Blobs: cfg.Blobs, Artifacts: db, Engine: cfg.Engine,
+		Blobs: cfg.Blobs, Artifacts: db, Engine: cfg.Engine, Sequences: cfg.Engine,
 		Export: func(ctx context.Context, w io.Writer, tenantID, actor string, sel auditshot.ExportSelection) (*auditshot.Export, error) {
 			return db.Export(ctx, w, tenantID, actor, sel, cfg.Blobs, nil)
 		},

@@ -17,6 +17,7 @@ import (
 	"github.com/auditshot/auditshot/internal/server"
 	"github.com/auditshot/auditshot/ledger"
 	"github.com/auditshot/auditshot/sqlite"
+	"github.com/auditshot/auditshot/video"
 )
 
 // OriginBase is the log origin base of the servers Start makes.
@@ -26,7 +27,8 @@ const OriginBase = "auditshot.test"
 // the caller closes it.
 func NewEngine(ctx context.Context) (*chromium.Engine, error) {
 	log := slog.New(slog.DiscardHandler)
-	eng, err := chromium.New(chromium.Config{Egress: egress.New(egress.Config{Logger: log}), Concurrency: 2, QueueSize: 64, Logger: log})
+	eng, err := chromium.New(chromium.Config{Egress: egress.New(egress.Config{Logger: log}), Concurrency: 2, QueueSize: 64, Logger: log,
+		Video: video.Service{Config: video.Config{Logger: log}}})
 	if err != nil {
 		return nil, err
 	}
