@@ -381,6 +381,41 @@ class Client:
             body["webhook_url"] = webhook_url
         return body
 
+    def sequence(
+        self,
+        steps: Sequence[Mapping[str, Any]],
+        url: Optional[str] = None,
+        name: Optional[str] = None,
+        run_id: Optional[str] = None,
+        video: bool = False,
+        idempotency_key: Optional[str] = None,
+        **options: Any,
+    ) -> Record:
+        """Runs and records a browser flow: POST /v1/sequences.
+
+        ``steps`` are dicts such as ``{"action": "fill", "selector": "#amount",
+        "value": "500"}`` (navigate, click, dblclick, fill, select, check, hover,
+        press, scroll, wait, wait_for, assert_text, assert_url, assert_visible,
+        screenshot, pdf, evaluate); ``"secret": True`` on a fill types the value
+        but never stores or shows it. ``video=True`` records the flow (MP4).
+        Other options by their API names (``width``, ``height``, ``video_fps``,
+        ``mask_selectors``, ``timeout``, ``headers``, ...).
+
+        Returns the recorded flow: ``outcome`` ("succeeded" or "failed": a
+        failing step is recorded, not raised), ``steps`` (each with ``status``,
+        ``error``, ``screenshot_sha256``), ``video`` and ``chapters``.
+        """
+        body: Dict[str, Any] = {"steps": [dict(s) for s in steps]}
+        for k, v in (("url", url), ("name", name), ("run_id", run_id)):
+            if v is not None:
+                body[k] = v
+        if video:
+            body["video"] = True
+        for k, v in options.items():
+            if v is not None:
+                body[k] = v
+        return self.request("POST", "/v1/sequences", body=body, idempotency_key=idempotency_key)
+
     def get_capture(self, capture_id: str) -> Record:
         """GET /v1/captures/{id}: a recorded capture."""
         return self.request("GET", "/v1/captures/" + _seg(capture_id))

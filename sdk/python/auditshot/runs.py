@@ -194,6 +194,11 @@ class Run:
         """A PDF of the run (Client.pdf with its run_id)."""
         return self.client.pdf(url=url, html=html, name=name, run_id=self._id(), role=role, **options)
 
+    def sequence(self, steps: Any, url: Optional[str] = None, name: Optional[str] = None,
+                 video: bool = False, **options: Any) -> Record:
+        """A browser flow of the run (Client.sequence with its run_id)."""
+        return self.client.sequence(steps, url=url, name=name, run_id=self._id(), video=video, **options)
+
     # events
 
     def event(self, type: str, name: str, data: Optional[Mapping[str, Any]] = None,
