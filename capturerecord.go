@@ -27,8 +27,11 @@ type Capture struct {
 	BestAttempt bool          `json:"best_attempt,omitempty"`
 	Blank       bool          `json:"blank,omitempty"`
 	Artifacts   []ArtifactRef `json:"artifacts"`
-	// PHash is the image's 64-bit perceptual hash, 16 hex digits (empty
-	// for a PDF): near-identical screenshots have hashes a few bits apart.
+	// PHash is the image's 64-bit perceptual hash, 16 hex digits:
+	// near-identical screenshots have hashes a few bits apart. It is
+	// computed after the capture is recorded (empty until then, and for a
+	// PDF) and is not in the ledger entry: anyone can recompute it from the
+	// image the entry commits to.
 	PHash string `json:"phash,omitempty"`
 	// Diff compares an "after" capture of a run with the run's latest
 	// "before" capture; its image is the artifact with role "diff".
@@ -80,4 +83,8 @@ type CaptureStore interface {
 	// ListCaptures returns the captures attached to a run, in log order.
 	// Returns ENOTFOUND if the tenant has no such run.
 	ListCaptures(ctx context.Context, tenantID, runID string) ([]*Capture, error)
+	// SetCapturePHash stores the perceptual hash of a capture's image.
+	// Returns ENOTFOUND if the tenant has no such capture and EINVALID for
+	// a hash that is not 16 lowercase hex digits.
+	SetCapturePHash(ctx context.Context, tenantID, captureID, phash string) error
 }

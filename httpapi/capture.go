@@ -230,13 +230,18 @@ func (s *Server) record(ctx context.Context, c caller, req captureRequest, res *
 	refs := make([]auditshot.ArtifactRef, len(parts))
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
-	// The image is decoded and hashed meanwhile.
+	// An after screenshot of a run is compared with the run's before: it
+	// is decoded (and hashed) meanwhile. Other screenshots are hashed after
+	// they are answered.
 	var decoded image.Image
-	wg.Go(func() {
-		if decoded = decodeImage(res.Data, res.MediaType); decoded != nil {
-			rec.PHash = visualdiff.PHash(decoded).String()
-		}
-	})
+	diffing := req.Role == auditshot.RoleAfter && req.RunID != ""
+	if diffing {
+		wg.Go(func() {
+			if decoded = decodeImage(res.Data, res.MediaType); decoded != nil {
+				rec.PHash = visualdiff.PHash(decoded).String()
+			}
+		})
+	}
 	for i, p := range parts {
 		if len(p.data) == 0 {
 			continue
@@ -255,7 +260,7 @@ func (s *Server) record(ctx context.Context, c caller, req captureRequest, res *
 			rec.Artifacts = append(rec.Artifacts, refs[i])
 		}
 	}
-	if req.Role == auditshot.RoleAfter && req.RunID != "" && decoded != nil {
+	if diffing && decoded != nil {
 		diff, err := s.diffAgainstBefore(ctx, c.tenant.ID, req.RunID, decoded)
 		if err != nil {
 			return nil, nil, err
@@ -270,6 +275,9 @@ func (s *Server) record(ctx context.Context, c caller, req captureRequest, res *
 	done()
 	if err != nil {
 		return nil, nil, err
+	}
+	if rec.PHash == "" {
+		s.hashLater(rec.TenantID, rec.ID, res.Data, res.MediaType)
 	}
 	img := rec.Artifacts[0]
 	return &captureResponse{Capture: rec, MediaType: img.MediaType, SHA256: img.SHA256, Size: img.Size,
@@ -372,4 +380,55 @@ func (s *Server) diffAgainstBefore(ctx context.Context, tenantID, runID string, 
 		sum.Regions, sum.MoreRegions = sum.Regions[:auditshot.MaxDiffRegions], n-auditshot.MaxDiffRegions
 	}
 	return &runDiff{summary: sum, ref: auditshot.ArtifactRef{Artifact: stored, Role: auditshot.RoleDiff}}, nil
+}
+
+// hashJob is a recorded screenshot whose perceptual hash is still to be
+// computed.
+type hashJob struct {
+	tenant, capture, mediaType string
+	data                       []byte
+}
+
+// hashLater queues a screenshot for hashing off the request's path; when
+// the queue is full the hash is skipped (logged), never the capture.
+func (s *Server) hashLater(tenant, capture string, data []byte, mediaType string) {
+	if mediaType != "image/png" && mediaType != "image/jpeg" {
+		return
+	}
+	select {
+	case s.hashes <- hashJob{tenant: tenant, capture: capture, mediaType: mediaType, data: data}:
+	default:
+		s.log.Warn("perceptual hash queue full; capture left without a hash", "capture", capture)
+	}
+}
+
+// hasher computes queued perceptual hashes until the server closes, then
+// finishes the queued ones.
+func (s *Server) hasher() {
+	defer s.workers.Done()
+	for {
+		select {
+		case j := <-s.hashes:
+			s.hash(j)
+		case <-s.closing:
+			for {
+				select {
+				case j := <-s.hashes:
+					s.hash(j)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *Server) hash(j hashJob) {
+	img := decodeImage(j.data, j.mediaType)
+	if img == nil {
+		return
+	}
+	if err := s.cfg.Captures.SetCapturePHash(context.WithoutCancel(s.ctx), j.tenant, j.capture, visualdiff.PHash(img).String()); err != nil {
+		s.log.Error("store perceptual hash", "capture", j.capture, "err", err)
+	}
 }

@@ -124,6 +124,7 @@ type Server struct {
 
 	// jobs feeds the job workers; webhooks the webhook sender.
 	jobs      chan *auditshot.Job
+	hashes    chan hashJob
 	queued    atomic.Int64 // jobs accepted and not yet taken by a worker
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -156,10 +157,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
 		limiter: newLimiter(cfg.Now), idem: newInflight(), tenants: newTenantCache(cfg.Now), keys: newKeyCache(cfg.Now),
-		jobs: make(chan *auditshot.Job, cfg.MaxQueuedJobs+len(pending)), closing: make(chan struct{})}
+		jobs: make(chan *auditshot.Job, cfg.MaxQueuedJobs+len(pending)), closing: make(chan struct{}),
+		hashes: make(chan hashJob, 256)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.registerRoutes()
 	s.handler = s.instrument(s.mux)
+	s.workers.Add(1)
+	go s.hasher()
 	if err := s.startWorkers(pending); err != nil {
 		s.cancel()
 		return nil, err

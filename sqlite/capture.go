@@ -73,7 +73,7 @@ func (db *DB) RecordCapture(ctx context.Context, c *auditshot.Capture) error {
 			refs[i] = ledger.Artifact{SHA256: stored.SHA256, Size: stored.Size, MediaType: stored.MediaType, Role: a.Role}
 		}
 		data, _ := json.Marshal(captureData{Name: rec.Name, Role: rec.Role, URL: rec.URL, FinalURL: rec.FinalURL,
-			Status: rec.Status, Title: rec.Title, BestAttempt: rec.BestAttempt, Blank: rec.Blank, PHash: rec.PHash, Diff: rec.Diff,
+			Status: rec.Status, Title: rec.Title, BestAttempt: rec.BestAttempt, Blank: rec.Blank, Diff: rec.Diff,
 			Kind: rec.Kind, Outcome: rec.Outcome})
 		rec.Time = tx.now.UTC()
 		ref, err := tx.append(rec.TenantID, ledger.Entry{Type: ledger.TypeCaptureCompleted, IDs: ids, Time: rec.Time,
@@ -117,7 +117,6 @@ type captureData struct {
 	Title       string                 `json:"title,omitempty"`
 	BestAttempt bool                   `json:"best_attempt,omitempty"`
 	Blank       bool                   `json:"blank,omitempty"`
-	PHash       string                 `json:"phash,omitempty"`
 	Diff        *auditshot.DiffSummary `json:"diff,omitempty"`
 	Kind        string                 `json:"kind,omitempty"`
 	Outcome     string                 `json:"outcome,omitempty"`
@@ -186,4 +185,22 @@ func (db *DB) ListCaptures(ctx context.Context, tenantID, runID string) ([]*audi
 		return nil, internal("list captures", err)
 	}
 	return out, nil
+}
+
+// SetCapturePHash implements auditshot.CaptureStore. It changes no ledger
+// entry: the hash is derived from the image an entry commits to.
+func (db *DB) SetCapturePHash(ctx context.Context, tenantID, captureID, phash string) error {
+	if !validPHash.MatchString(phash) {
+		return auditshot.Errorf(auditshot.EINVALID, "phash must be 16 lowercase hex digits")
+	}
+	return db.write(ctx, func(tx *batchTx) error {
+		res, err := tx.exec(`UPDATE captures SET phash = ? WHERE tenant_id = ? AND id = ?`, phash, tenantID, captureID)
+		if err != nil {
+			return internal("set capture phash", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return auditshot.Errorf(auditshot.ENOTFOUND, "capture %q not found", captureID)
+		}
+		return nil
+	})
 }

@@ -61,11 +61,27 @@ func TestRecordCapture(t *testing.T) {
 			t.Fatalf("found %+v %v", got, err)
 		}
 		b, _ := db.Entries(ctx, "acme", after.Ledger.Index, after.Ledger.Index+1)
-		for _, want := range []string{`"phash":"00ff00ff00ff00ff"`, `"changed_ppm":120000`, `"regions":[{"height":12,"width":10,"x":1,"y":2}]`} {
+		for _, want := range []string{`"changed_ppm":120000`, `"regions":[{"height":12,"width":10,"x":1,"y":2}]`} {
 			if !strings.Contains(string(b[0]), want) {
 				t.Errorf("entry %s lacks %s", b[0], want)
 			}
 		}
+		if strings.Contains(string(b[0]), "phash") {
+			t.Errorf("entry %s holds the derived phash", b[0])
+		}
+		// The hash is set later, without an entry.
+		size, _ := db.LogSize(ctx, "acme")
+		if err := db.SetCapturePHash(ctx, "acme", after.ID, "0123456789abcdef"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.FindCapture(ctx, "acme", after.ID); got.PHash != "0123456789abcdef" {
+			t.Errorf("phash after SetCapturePHash: %q", got.PHash)
+		}
+		if n, _ := db.LogSize(ctx, "acme"); n != size {
+			t.Errorf("SetCapturePHash appended %d entries", n-size)
+		}
+		wantCode(t, db.SetCapturePHash(ctx, "other", after.ID, "0123456789abcdef"), auditshot.ENOTFOUND)
+		wantCode(t, db.SetCapturePHash(ctx, "acme", after.ID, "XYZ"), auditshot.EINVALID)
 		bad := *after
 		bad.ID, bad.PHash = "", "XYZ"
 		wantCode(t, db.RecordCapture(ctx, &bad), auditshot.EINVALID)
