@@ -32,6 +32,7 @@ help:
 	@echo 'make bench-capture  run the capture benchmark (go run ./internal/benchcapture)'
 	@echo 'make bench-ledger   run the ledger benchmark against Tessera (go run ./internal/benchledger)'
 	@echo 'make bench-api      run the API benchmark: capture overhead, event ingestion (go run ./internal/benchapi)'
+	@echo 'make bench-video    run the video benchmark: a flow with and without video (go run ./internal/benchvideo)'
 	@echo 'make deps           install the Debian/Ubuntu packages (scripts/install-deps)'
 	@echo 'make tools          install staticcheck into .bin/'
 	@echo 'make clean          remove .bin/ and demo and test output'
@@ -98,6 +99,10 @@ bench-capture: deps
 .PHONY: bench-api
 bench-api: deps
 	$(GO) run ./internal/benchapi
+
+.PHONY: bench-video
+bench-video: deps
+	$(GO) run ./internal/benchvideo
 
 .PHONY: bench-ledger
 bench-ledger:
