@@ -5,6 +5,7 @@
 //	auditshot tenants create|list|show|set  manage tenants in the data directory
 //	auditshot keys create|list|revoke       manage API keys in the data directory
 //	auditshot capture URL -o FILE [flags]   capture a page without a server
+//	auditshot sequence FLOW.json -o DIR     run a browser flow, writing its evidence
 //	auditshot demo                          capture a built-in demo page
 //	auditshot verify BUNDLE [--key VKEY]    verify an evidence bundle offline
 //	auditshot log-key [--data DIR]          print the log's verifier key (created on first use)
@@ -51,6 +52,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "capture":
 		err = runCapture(ctx, args[1:], stdout, stderr)
+	case "sequence":
+		err = runSequence(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "verify":
@@ -78,6 +81,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, errFlowFailed) {
+		return 1
 	}
 	if errors.Is(err, errVerifyFailed) {
 		fmt.Fprintln(stderr, "auditshot:", err)
@@ -123,6 +129,7 @@ commands:
   tenants               create, list, show or change tenants (create|list|show|set)
   keys                  create, list or revoke API keys (create|list|revoke)
   capture URL -o FILE   capture a page (see 'auditshot capture -h')
+  sequence FLOW.json -o DIR   run a browser flow (steps, optional video) and write its evidence
   demo                  serve a demo page on 127.0.0.1 and capture it
   verify BUNDLE         verify an evidence bundle offline (--key VKEY)
   log-key               print the log's verifier key, creating the signing key on first use
