@@ -50,64 +50,89 @@ func (e *Engine) Capture(ctx context.Context, opts auditshot.CaptureOptions, pol
 }
 
 func (e *Engine) captureOnce(ctx context.Context, o auditshot.CaptureOptions, policy auditshot.CapturePolicy, start time.Time, queued time.Duration) (*auditshot.CaptureResult, error) {
-	b, err := e.currentBrowser(ctx)
+	c, end, err := e.begin(ctx, o, policy, start, queued, o.TimeoutDuration())
 	if err != nil {
 		return nil, err
+	}
+	defer end()
+	res, err := c.run()
+	if err != nil {
+		return nil, c.failed(ctx, err, "capture", o.TimeoutDuration())
+	}
+	res.Evidence.Timings.TotalMS = ms(e.now().Sub(start))
+	return res, nil
+}
+
+// begin takes a fresh isolated context of the current browser for one
+// capture or flow, arms its egress session with policy, checks o.URL, and
+// returns the capture's state bound to a context that ends limit plus
+// DefaultCaptureGrace from now (or with ctx). end gives the context back.
+func (e *Engine) begin(ctx context.Context, o auditshot.CaptureOptions, policy auditshot.CapturePolicy, start time.Time, queued, limit time.Duration) (c *capture, end func(), err error) {
+	b, err := e.currentBrowser(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	tctx := e.now()
 	s, err := b.take(ctx)
 	if err != nil {
 		if !b.alive() {
-			return nil, fmt.Errorf("%w: %w", errBrowserGone, err)
+			return nil, nil, fmt.Errorf("%w: %w", errBrowserGone, err)
 		}
-		return nil, &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: "could not open an isolated browser context", Err: err}
+		return nil, nil, &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: "could not open an isolated browser context", Err: err}
 	}
-	defer func() {
+	var cancel context.CancelFunc = func() {}
+	stop := func() bool { return false }
+	release := func() {
+		stop()
+		cancel()
 		s.dispose()
 		b.flight.Done()
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
 	}()
 	b.served.Add(1)
 	if err := s.egress.Arm(policy.Egress); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c := &capture{e: e, b: b, s: s, o: o, rec: s.rec}
+	c = &capture{e: e, b: b, s: s, o: o, rec: s.rec}
 	c.ev.StartedAt = start
 	c.ev.RequestedURL = o.URL
 	c.ev.Options = o.Redacted()
 	c.ev.BrowserVersion = b.version
 	c.ev.Timings.QueueMS = ms(queued)
 	c.ev.Timings.ContextMS = ms(e.now().Sub(tctx))
-
 	if o.URL != "" {
 		if err := s.egress.Check(ctx, o.URL); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	// The page has o.Timeout to load; taking pixels and evidence gets a
+	// The page (or the steps) have limit; taking pixels and evidence gets a
 	// grace period after that.
-	pctx, cancel := context.WithTimeout(s.ctx, o.TimeoutDuration()+DefaultCaptureGrace)
-	defer cancel()
-	stop := context.AfterFunc(ctx, cancel)
-	defer stop()
-	c.ctx = pctx
-	c.waitDeadline = e.now().Add(o.TimeoutDuration())
+	c.ctx, cancel = context.WithTimeout(s.ctx, limit+DefaultCaptureGrace)
+	stop = context.AfterFunc(ctx, cancel)
+	c.waitDeadline = e.now().Add(limit)
+	return c, release, nil
+}
 
-	res, err := c.run()
-	if err != nil {
-		if !b.alive() {
-			return nil, fmt.Errorf("%w: %w", errBrowserGone, err)
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var ae *auditshot.Error
-		if !errors.As(err, &ae) && pctx.Err() != nil {
-			return nil, &auditshot.Error{Code: auditshot.ETIMEOUT, Message: fmt.Sprintf("capture did not finish within %d ms", o.Timeout+int(DefaultCaptureGrace/time.Millisecond)), Err: err}
-		}
-		return nil, err
+// failed maps the error of a capture's or flow's run: a dead browser is
+// errBrowserGone (the caller may retry), a cancelled caller its ctx's
+// error, and an untyped failure after the time allowed ETIMEOUT.
+func (c *capture) failed(ctx context.Context, err error, what string, limit time.Duration) error {
+	if !c.b.alive() {
+		return fmt.Errorf("%w: %w", errBrowserGone, err)
 	}
-	res.Evidence.Timings.TotalMS = ms(e.now().Sub(start))
-	return res, nil
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ae *auditshot.Error
+	if !errors.As(err, &ae) && c.ctx.Err() != nil {
+		return &auditshot.Error{Code: auditshot.ETIMEOUT, Message: fmt.Sprintf("%s did not finish within %d ms", what,
+			(limit+DefaultCaptureGrace)/time.Millisecond), Err: err}
+	}
+	return err
 }
 
 // capture is the state of one capture in its slot.

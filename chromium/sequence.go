@@ -40,57 +40,23 @@ func (e *Engine) Sequence(ctx context.Context, opts auditshot.SequenceOptions, p
 	}
 	defer release()
 	queued := e.now().Sub(start)
-	b, err := e.currentBrowser(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tctx := e.now()
-	s, err := b.take(ctx)
-	if err != nil {
-		return nil, &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: "could not open an isolated browser context", Err: err}
-	}
-	defer func() {
-		s.dispose()
-		b.flight.Done()
-	}()
-	b.served.Add(1)
-	if err := s.egress.Arm(policy.Egress); err != nil {
-		return nil, err
-	}
 	co := o.CaptureOptions()
 	co.Timeout = int(min(o.TimeoutDuration(), auditshot.MaxTimeout) / time.Millisecond)
-	c := &capture{e: e, b: b, s: s, o: co, rec: s.rec}
-	c.ev.StartedAt = start
-	c.ev.RequestedURL = o.URL
-	c.ev.Options = co.Redacted()
-	c.ev.BrowserVersion = b.version
-	c.ev.Timings.QueueMS = ms(queued)
-	c.ev.Timings.ContextMS = ms(e.now().Sub(tctx))
-	if o.URL != "" {
-		if err := s.egress.Check(ctx, o.URL); err != nil {
-			return nil, err
-		}
-	}
 	// The steps have o.Timeout; the failure screenshot, the video and the
 	// evidence get a grace period after that.
-	fctx, cancel := context.WithTimeout(s.ctx, o.TimeoutDuration()+DefaultCaptureGrace)
-	defer cancel()
-	defer context.AfterFunc(ctx, cancel)()
-	c.ctx = fctx
-	c.waitDeadline = e.now().Add(o.TimeoutDuration())
+	c, end, err := e.begin(ctx, co, policy, start, queued, o.TimeoutDuration())
+	if err != nil {
+		return nil, err
+	}
+	defer end()
 	q := &sequence{c: c, o: o, scrub: newScrubber(o.Secrets()), video: video}
 	res, err := q.run()
 	if err != nil {
-		if !b.alive() {
-			return nil, fmt.Errorf("%w: %w", errBrowserGone, err)
-		}
+		err = c.failed(ctx, err, "sequence", o.TimeoutDuration())
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, err
 		}
-		var ae *auditshot.Error
-		if !errors.As(err, &ae) && fctx.Err() != nil {
-			return nil, &auditshot.Error{Code: auditshot.ETIMEOUT, Message: fmt.Sprintf("sequence did not finish within %d ms", o.Timeout+int(DefaultCaptureGrace/time.Millisecond)), Err: err}
-		}
+		// Every error text is scrubbed: a step's error may quote the page.
 		return nil, q.scrub.err(err)
 	}
 	res.Evidence.Timings.TotalMS = ms(e.now().Sub(start))
