@@ -20,101 +20,94 @@ const TenantCacheTTL = 2 * time.Second
 // another process (auditshot keys revoke) within this time.
 const KeyCacheTTL = time.Second
 
-// tenantCache keeps recently read tenants.
-type tenantCache struct {
+// maxCached bounds a cache; a full cache starts over.
+const maxCached = 10_000
+
+// ttlCache keeps values read recently, for ttl. Failures are never kept.
+// The values returned MUST NOT be modified.
+type ttlCache[K comparable, V any] struct {
+	ttl time.Duration
 	now func() time.Time
 	mu  sync.Mutex
-	m   map[string]cachedTenant
+	m   map[K]cached[V]
 }
 
-type cachedTenant struct {
-	t  *auditshot.Tenant
+type cached[V any] struct {
+	v  V
 	at time.Time
 }
 
-func newTenantCache(now func() time.Time) *tenantCache {
-	return &tenantCache{now: now, m: map[string]cachedTenant{}}
+func newTTLCache[K comparable, V any](ttl time.Duration, now func() time.Time) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, now: now, m: map[K]cached[V]{}}
 }
 
-// find returns the tenant, from the cache when it is fresh. The tenant
-// returned MUST NOT be modified.
-func (c *tenantCache) find(ctx context.Context, ts auditshot.TenantService, id string) (*auditshot.Tenant, error) {
+// get returns the value of k, from the cache when it is fresh, else from
+// load.
+func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
 	now := c.now()
 	c.mu.Lock()
-	e, ok := c.m[id]
+	e, ok := c.m[k]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < TenantCacheTTL && now.Sub(e.at) >= 0 {
-		return e.t, nil
+	if age := now.Sub(e.at); ok && age < c.ttl && age >= 0 {
+		return e.v, nil
 	}
-	t, err := ts.FindTenant(ctx, id)
+	v, err := load()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	c.mu.Lock()
-	if len(c.m) > 10_000 {
+	if len(c.m) >= maxCached {
 		clear(c.m)
 	}
-	c.m[id] = cachedTenant{t: t, at: now}
+	c.m[k] = cached[V]{v: v, at: now}
 	c.mu.Unlock()
-	return t, nil
+	return v, nil
+}
+
+// forget drops the entries whose value matches.
+func (c *ttlCache[K, V]) forget(match func(V) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if match(e.v) {
+			delete(c.m, k)
+		}
+	}
+}
+
+// tenantCache keeps recently read tenants, by id.
+type tenantCache struct {
+	c *ttlCache[string, *auditshot.Tenant]
+}
+
+func newTenantCache(now func() time.Time) *tenantCache {
+	return &tenantCache{newTTLCache[string, *auditshot.Tenant](TenantCacheTTL, now)}
+}
+
+func (c *tenantCache) find(ctx context.Context, ts auditshot.TenantService, id string) (*auditshot.Tenant, error) {
+	return c.c.get(id, func() (*auditshot.Tenant, error) { return ts.FindTenant(ctx, id) })
 }
 
 // forget drops a tenant that changed.
 func (c *tenantCache) forget(id string) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
+	c.c.forget(func(t *auditshot.Tenant) bool { return t.ID == id })
 }
 
 // keyCache keeps recently authenticated keys, by the SHA-256 of the key
 // as presented (the secret itself is not kept).
 type keyCache struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[[32]byte]cachedKey
-}
-
-type cachedKey struct {
-	k  *auditshot.APIKey
-	at time.Time
+	c *ttlCache[[32]byte, *auditshot.APIKey]
 }
 
 func newKeyCache(now func() time.Time) *keyCache {
-	return &keyCache{now: now, m: map[[32]byte]cachedKey{}}
+	return &keyCache{newTTLCache[[32]byte, *auditshot.APIKey](KeyCacheTTL, now)}
 }
 
-// authenticate returns the key, from the cache when it was found valid
-// less than KeyCacheTTL ago. Failures are not cached. The key returned
-// MUST NOT be modified.
 func (c *keyCache) authenticate(ctx context.Context, ts auditshot.TenantService, key string) (*auditshot.APIKey, error) {
-	sum := sha256.Sum256([]byte(key))
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.m[sum]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < KeyCacheTTL && now.Sub(e.at) >= 0 {
-		return e.k, nil
-	}
-	k, err := ts.Authenticate(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.m) > 10_000 {
-		clear(c.m)
-	}
-	c.m[sum] = cachedKey{k: k, at: now}
-	c.mu.Unlock()
-	return k, nil
+	return c.c.get(sha256.Sum256([]byte(key)), func() (*auditshot.APIKey, error) { return ts.Authenticate(ctx, key) })
 }
 
 // forget drops a revoked key.
 func (c *keyCache) forget(keyID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for sum, e := range c.m {
-		if e.k.ID == keyID {
-			delete(c.m, sum)
-		}
-	}
+	c.c.forget(func(k *auditshot.APIKey) bool { return k.ID == keyID })
 }
