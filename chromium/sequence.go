@@ -107,7 +107,8 @@ func (q *sequence) run() (*auditshot.SequenceResult, error) {
 	}
 	t := c.e.now()
 	results := q.steps()
-	c.ev.Timings.WaitMS = ms(c.e.now().Sub(t))
+	stepsEnd := c.e.now()
+	c.ev.Timings.WaitMS = ms(stepsEnd.Sub(t))
 
 	res := &auditshot.SequenceResult{Steps: results, Status: auditshot.SequenceSucceeded, Options: o.Redacted()}
 	for _, r := range results {
@@ -126,8 +127,9 @@ func (q *sequence) run() (*auditshot.SequenceResult, error) {
 	}
 	res.DOM = dom
 	if q.cast != nil {
-		// The last frame is what the page showed until now.
-		v, err := q.cast.finish(c.e.now())
+		// The video ends with the steps: the last frame is held until then,
+		// not through the DOM snapshot, which the viewer does not see.
+		v, err := q.cast.finish(stepsEnd)
 		if err != nil {
 			return nil, err
 		}
