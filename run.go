@@ -102,9 +102,80 @@ type RunFilter struct {
 	Status   RunStatus
 	Subject  string
 	From, To time.Time
-	// Cursor continues a previous listing; Limit bounds the page.
+	// Text, if set, keeps runs whose workflow, subject, or any event's name
+	// or data contains it, ignoring case.
+	Text string
+	// Sort orders the listing; "" is RunSortNewest.
+	Sort RunSort
+	// Cursor continues a previous listing (made with the same filter and
+	// sort); Limit bounds the page.
 	Cursor string
 	Limit  int
+}
+
+// RunSort is the order of a run listing.
+type RunSort string
+
+// Run orders. Ties are broken by id, so pages never repeat or skip a run.
+const (
+	RunSortNewest   RunSort = "newest"   // start time, latest first
+	RunSortOldest   RunSort = "oldest"   // start time, earliest first
+	RunSortWorkflow RunSort = "workflow" // workflow A→Z, then newest first
+	RunSortStatus   RunSort = "status"   // status A→Z, then newest first
+)
+
+// RunSorts returns every RunSort.
+func RunSorts() []RunSort {
+	return []RunSort{RunSortNewest, RunSortOldest, RunSortWorkflow, RunSortStatus}
+}
+
+// EvidenceView is one look at evidence by a user of the auditor console:
+// who (the API key behind the session), what, and (as the entry's time)
+// when.
+type EvidenceView struct {
+	TenantID string
+	// Actor is the id of the API key the viewer signed in with.
+	Actor string
+	// What names the kind of evidence: ViewRun, ViewArtifact, ...
+	What string
+	// RunID, CaptureID and SHA256 name the evidence viewed; set those that
+	// apply.
+	RunID     string
+	CaptureID string
+	SHA256    string
+}
+
+// Kinds of EvidenceView.What.
+const (
+	ViewRun      = "run"      // a run's page: identity, timeline, images
+	ViewArtifact = "artifact" // one artifact downloaded or opened (image, video, DOM, network log)
+	ViewLedger   = "ledger"   // the ledger page: checkpoints, anchors, access log
+)
+
+// AccessLog records what auditors looked at, as ledger entries: access to
+// evidence is itself evidence.
+type AccessLog interface {
+	// RecordView appends an evidence.viewed entry for v and returns it once
+	// durable. Returns EINVALID for a view without tenant, actor or What.
+	RecordView(ctx context.Context, v *EvidenceView) (*LedgerRef, error)
+	// ListAccess returns the tenant's latest evidence.viewed and
+	// export.created entries, newest first, at most limit.
+	ListAccess(ctx context.Context, tenantID string, limit int) ([]AccessEntry, error)
+}
+
+// AccessEntry is one entry of the access log: a view or an export.
+type AccessEntry struct {
+	// Type is "evidence.viewed" or "export.created".
+	Type  string `json:"type"`
+	Actor string `json:"actor"`
+	// What is the view's kind, or "export".
+	What      string    `json:"what"`
+	RunID     string    `json:"run_id,omitempty"`
+	CaptureID string    `json:"capture_id,omitempty"`
+	SHA256    string    `json:"sha256,omitempty"`
+	ExportID  string    `json:"export_id,omitempty"`
+	Time      time.Time `json:"time"`
+	Ledger    LedgerRef `json:"ledger"`
 }
 
 // RunService records runs and their events. Every method that writes
