@@ -11,7 +11,9 @@ import (
 	"time"
 )
 
-// Step actions of a sequence.
+// Step actions of a sequence. A click, dblclick or press that starts a
+// navigation (a link, a submitted form) ends when the page it leads to
+// reaches the flow's WaitUntil state, within the step's timeout.
 const (
 	ActionNavigate      = "navigate"
 	ActionClick         = "click"

@@ -50,6 +50,15 @@ type recorder struct {
 	dropped   int
 	url       string     // the main frame's URL
 	frames    chan<- any // screencast frames, while recording
+	nav       navState
+}
+
+// navState counts the main frame's navigations, so a step can tell whether
+// it started one and when that one is over.
+type navState struct {
+	requested int          // navigations requested or loads started
+	stopped   int          // loads stopped (done, failed, cancelled)
+	loader    cdp.LoaderID // the current document
 }
 
 func newRecorder(now func() time.Time) *recorder {
@@ -66,6 +75,28 @@ func newRecorder(now func() time.Time) *recorder {
 func (r *recorder) signal() {
 	close(r.changed)
 	r.changed = make(chan struct{})
+}
+
+// navEvent counts a navigation event of frame if it is the main frame (or
+// no main frame is known yet).
+func (r *recorder) navEvent(frame cdp.FrameID, requested, stopped int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mainFrame != "" && frame != r.mainFrame {
+		return
+	}
+	r.nav.requested += requested
+	r.nav.stopped += stopped
+	r.signal()
+}
+
+// navigation returns the navigation counters and the current document.
+func (r *recorder) navigation() navState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.nav
+	n.loader = r.loader
+	return n
 }
 
 // wait returns a channel closed at the next change.
@@ -96,6 +127,12 @@ func (r *recorder) on(ev any) {
 			r.signal()
 			r.mu.Unlock()
 		}
+	case *page.EventFrameRequestedNavigation:
+		r.navEvent(ev.FrameID, 1, 0)
+	case *page.EventFrameStartedLoading:
+		r.navEvent(ev.FrameID, 1, 0)
+	case *page.EventFrameStoppedLoading:
+		r.navEvent(ev.FrameID, 0, 1)
 	case *page.EventNavigatedWithinDocument:
 		r.mu.Lock()
 		if ev.FrameID == r.mainFrame {

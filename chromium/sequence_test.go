@@ -510,3 +510,47 @@ func ffprobe(t *testing.T, file string) probeResult {
 	secs, _ := strconv.ParseFloat(p.Format.Duration, 64)
 	return probeResult{s.CodecName, s.PixFmt, s.Rate, s.Width, s.Height, time.Duration(secs * float64(time.Second))}
 }
+
+// A click or key press that starts a navigation waits for the page it leads
+// to; one that starts none, or one answered 204, does not hang.
+func TestSequence_WaitsForNavigation(t *testing.T) {
+	e := Shared(t)
+	const delay = 400 * time.Millisecond
+	srv := Serve(t, map[string]http.HandlerFunc{
+		"/start": HTML(`<title>start</title>
+<a id=slow href=/slow>slow</a> <a id=empty href=/empty>empty</a> <button id=noop>noop</button>
+<form action=/slow><input id=q name=q></form>`),
+		// The app is slow to answer: a step that did not wait would still
+		// see /start.
+		"/slow": func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(delay)
+			HTML(`<title>slow</title><a id=back href=/start>back</a>`)(w, r)
+		},
+		"/empty": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) },
+	})
+	where := auditshot.Step{Action: "evaluate", Script: "return location.pathname + location.search + '|' + document.title"}
+	res := MustSequence(t, e, auditshot.SequenceOptions{URL: srv.URL + "/start", Steps: []auditshot.Step{
+		{Action: "click", Selector: "#noop"},
+		{Action: "click", Selector: "#empty"},
+		where,
+		{Action: "click", Selector: "#slow"},
+		where,
+		{Action: "click", Selector: "#back"},
+		{Action: "fill", Selector: "#q", Value: "x"},
+		{Action: "press", Key: "Enter"},
+		where,
+	}}, scripts)
+	if res.Status != auditshot.SequenceSucceeded {
+		t.Fatalf("status %s: %+v", res.Status, res.Steps)
+	}
+	for i, want := range map[int]string{2: `"/start|start"`, 4: `"/slow|slow"`, 8: `"/slow?q=x|slow"`} {
+		if got := res.Steps[i].Result; got != want {
+			t.Errorf("after step %d (%s): page %s, want %s", i-1, res.Steps[i-1].Label, got, want)
+		}
+	}
+	for _, i := range []int{3, 7} {
+		if d := time.Duration(res.Steps[i].DurationMS * float64(time.Millisecond)); d < delay {
+			t.Errorf("step %d (%s) took %v, less than the page's %v", i, res.Steps[i].Label, d, delay)
+		}
+	}
+}

@@ -32,7 +32,11 @@ func (q *sequence) step(ctx context.Context, st auditshot.Step, r *auditshot.Ste
 		if st.Action == auditshot.ActionDblClick {
 			count = 2
 		}
-		return q.click(ctx, el, count)
+		before := q.c.rec.navigation()
+		if err := q.click(ctx, el, count); err != nil {
+			return err
+		}
+		return q.settle(ctx, st, before)
 	case auditshot.ActionHover:
 		el, err := q.locate(ctx, st.Selector, false)
 		if err != nil {
@@ -49,7 +53,11 @@ func (q *sequence) step(ctx context.Context, st auditshot.Step, r *auditshot.Ste
 	case auditshot.ActionCheck:
 		return q.check(ctx, st)
 	case auditshot.ActionPress:
-		return q.press(ctx, st.Key)
+		before := q.c.rec.navigation()
+		if err := q.press(ctx, st.Key); err != nil {
+			return err
+		}
+		return q.settle(ctx, st, before)
 	case auditshot.ActionScroll:
 		if st.Selector != "" {
 			_, err := q.locate(ctx, st.Selector, false)
@@ -115,6 +123,41 @@ func (q *sequence) step(ctx context.Context, st auditshot.Step, r *auditshot.Ste
 		return nil
 	}
 	return failf("%s: unknown action", st.Action)
+}
+
+// settle waits for a navigation the step started (a link, a submitted form)
+// to finish: the new document reaches the flow's wait_until state, or the
+// load stops without a new document (a download, a 204, a cancelled or
+// same-document navigation). A step that started none returns at once.
+func (q *sequence) settle(ctx context.Context, st auditshot.Step, before navState) error {
+	// One round trip through the page's task queue: a navigation the input
+	// scheduled (form submission runs in a task) has been requested by then.
+	// It fails when the page navigated away meanwhile, which the counters
+	// below see too.
+	_, _ = eval[bool](ctx, `new Promise(r => setTimeout(() => r(true), 0))`)
+	rec := q.c.rec
+	if rec.navigation().requested == before.requested {
+		return nil
+	}
+	for {
+		changed := rec.wait()
+		now := rec.navigation()
+		if now.loader != before.loader {
+			break // a new document: wait for its load state below
+		}
+		if now.stopped > before.stopped {
+			return nil // loading ended without a new document
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return failf("%s: the navigation it started did not commit within %d ms", st.Label, st.Timeout)
+		}
+	}
+	if !q.c.waitLifecycle(ctx) {
+		return failf("%s: the page it led to did not reach %s within %d ms", st.Label, q.o.WaitUntil, st.Timeout)
+	}
+	return nil
 }
 
 // timedOut returns the step failure msg when ctx ended, else err.
