@@ -24,6 +24,7 @@ const (
 	JobScreenshot = "screenshot"
 	JobPDF        = "pdf"
 	JobExport     = "export"
+	JobSequence   = "sequence"
 )
 
 // JobError is why a job failed: an error code and the caller-safe message.

@@ -20,8 +20,21 @@ type storedRequest struct {
 
 // redactRequest returns what the store may keep of a capture request.
 func redactRequest(kind string, body []byte) (json.RawMessage, bool, error) {
-	if kind == auditshot.JobExport {
+	switch kind {
+	case auditshot.JobExport:
 		return body, false, nil
+	case auditshot.JobSequence:
+		var req sequenceRequest
+		if err := decodeJSON(body, &req); err != nil {
+			return nil, false, err
+		}
+		o := req.SequenceOptions
+		if len(o.Headers) == 0 && len(o.Cookies) == 0 && o.BasicAuth == nil && len(o.Secrets()) == 0 {
+			return body, false, nil
+		}
+		req.SequenceOptions = o.Redacted()
+		b, err := json.Marshal(req)
+		return b, true, err
 	}
 	var req captureRequest
 	if err := decodeJSON(body, &req); err != nil {
@@ -170,9 +183,15 @@ func (s *Server) execute(ctx context.Context, j *auditshot.Job) (json.RawMessage
 	}
 	var out any
 	switch j.Kind {
-	case auditshot.JobScreenshot, auditshot.JobPDF:
+	case auditshot.JobScreenshot, auditshot.JobPDF, auditshot.JobSequence:
 		period := auditshot.UsagePeriod(j.CreatedAt)
-		res, err := s.captureJob(ctx, c, j.Kind, stored)
+		var res any
+		var err error
+		if j.Kind == auditshot.JobSequence {
+			res, err = s.sequenceJob(ctx, c, stored)
+		} else {
+			res, err = s.captureJob(ctx, c, j.Kind, stored)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				if rerr := s.cfg.Usage.ReleaseCapture(context.WithoutCancel(ctx), j.TenantID, period); rerr != nil {

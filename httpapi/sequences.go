@@ -17,6 +17,11 @@ type sequenceRequest struct {
 	auditshot.SequenceOptions
 	Name  string `json:"name,omitempty"`
 	RunID string `json:"run_id,omitempty"`
+	// Async makes the flow a job: the answer is 202 with the job, whose
+	// result is the sequenceResponse.
+	Async bool `json:"async,omitempty"`
+	// WebhookURL, for an async flow, is told when the job is done.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // sequenceResponse is a recorded flow: the capture (its ledger entry, its
@@ -55,27 +60,26 @@ func (s *Server) handleSequence(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(body(r), &req); err != nil {
 		return err
 	}
-	policy := c.tenant.CapturePolicy()
-	if _, err := req.SequenceOptions.Normalize(policy); err != nil {
+	if err := s.checkSequence(r.Context(), c, req); err != nil {
 		return err
-	}
-	if len(req.Name) > 256 {
-		return auditshot.Errorf(auditshot.EINVALID, "name: longer than 256 bytes")
-	}
-	if req.RunID != "" {
-		run, err := s.cfg.Runs.FindRun(r.Context(), c.tenant.ID, req.RunID)
-		if err != nil {
-			return err
-		}
-		if run.Status != auditshot.RunRunning {
-			return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", req.RunID)
-		}
 	}
 	res, err := s.reserveCapture(r.Context(), w.Header(), c)
 	if err != nil {
 		return err
 	}
-	out, err := s.sequence(r.Context(), c, req, policy)
+	if req.Async {
+		j, err := s.enqueue(r.Context(), c, auditshot.JobSequence, body(r), req.WebhookURL)
+		if err != nil {
+			res.release(r.Context())
+			return err
+		}
+		res.keep()
+		w.Header().Set("Location", "/v1/jobs/"+j.ID)
+		w.Header().Set("X-Job-Id", j.ID)
+		writeJSON(w, http.StatusAccepted, j)
+		return nil
+	}
+	out, err := s.sequence(r.Context(), c, req, c.tenant.CapturePolicy())
 	if err != nil {
 		res.release(r.Context())
 		return err
@@ -86,6 +90,49 @@ func (s *Server) handleSequence(w http.ResponseWriter, r *http.Request) error {
 	setLedgerHeaders(w, out.Ledger)
 	writeJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// checkSequence validates a flow before any quota is spent: its options
+// and steps under the tenant's policy, its webhook, and the run it is for.
+func (s *Server) checkSequence(ctx context.Context, c caller, req sequenceRequest) error {
+	if _, err := req.SequenceOptions.Normalize(c.tenant.CapturePolicy()); err != nil {
+		return err
+	}
+	switch {
+	case len(req.Name) > 256:
+		return auditshot.Errorf(auditshot.EINVALID, "name: longer than 256 bytes")
+	case req.WebhookURL != "" && !req.Async:
+		return auditshot.Errorf(auditshot.EINVALID, "webhook_url: only for async flows")
+	}
+	if req.WebhookURL != "" {
+		if err := checkWebhookURL(req.WebhookURL); err != nil {
+			return err
+		}
+	}
+	if req.RunID != "" {
+		run, err := s.cfg.Runs.FindRun(ctx, c.tenant.ID, req.RunID)
+		if err != nil {
+			return err
+		}
+		if run.Status != auditshot.RunRunning {
+			return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", req.RunID)
+		}
+	}
+	return nil
+}
+
+// sequenceJob runs an async flow. A flow whose secrets were kept only in
+// memory cannot run after a restart: it fails, naming why.
+func (s *Server) sequenceJob(ctx context.Context, c caller, stored storedRequest) (*sequenceResponse, error) {
+	if stored.Redacted {
+		return nil, auditshot.Errorf(auditshot.EUNAVAILABLE, "the server restarted before this flow ran, and its secrets "+
+			"(secret fills, headers, cookies, basic auth) are never stored: submit it again")
+	}
+	var req sequenceRequest
+	if err := decodeJSON(stored.Body, &req); err != nil {
+		return nil, err
+	}
+	return s.sequence(ctx, c, req, c.tenant.CapturePolicy())
 }
 
 // sequence runs the flow and records it: every step screenshot, the video,
