@@ -15,6 +15,14 @@ type SequenceRequest struct {
 	Name string `json:"name,omitempty"`
 	// RunID attaches the flow to a running run.
 	RunID string `json:"run_id,omitempty"`
+	// WebhookURL, for SequenceAsync only, is sent the job when it is done.
+	WebhookURL string `json:"webhook_url,omitempty"`
+}
+
+// sequenceWire is the body of POST /v1/sequences.
+type sequenceWire struct {
+	SequenceRequest
+	Async bool `json:"async,omitempty"`
 }
 
 // SequenceStep is a step's result, with the artifact of its screenshot
@@ -45,7 +53,30 @@ func (s *Sequence) Succeeded() bool { return s.Outcome == auditshot.SequenceSucc
 // when the monthly quota is spent.
 func (c *Client) Sequence(ctx context.Context, req SequenceRequest) (*Sequence, error) {
 	var out Sequence
-	if _, err := c.do(ctx, request{method: http.MethodPost, path: "/v1/sequences", body: req}, &out); err != nil {
+	if _, err := c.do(ctx, request{method: http.MethodPost, path: "/v1/sequences", body: sequenceWire{SequenceRequest: req}}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SequenceAsync queues a browser flow as a job and returns the job; see
+// WaitSequence. The quota is counted when the job is queued. The values of
+// secret fills, headers, cookies and basic auth are kept in the server's
+// memory only: if it restarts before the flow runs, the job fails and the
+// flow must be submitted again.
+func (c *Client) SequenceAsync(ctx context.Context, req SequenceRequest) (*auditshot.Job, error) {
+	var out auditshot.Job
+	if _, err := c.do(ctx, request{method: http.MethodPost, path: "/v1/sequences", body: sequenceWire{SequenceRequest: req, Async: true}}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WaitSequence waits for a flow's job (SequenceAsync) and returns the
+// recorded flow.
+func (c *Client) WaitSequence(ctx context.Context, jobID string) (*Sequence, error) {
+	var out Sequence
+	if err := c.waitResult(ctx, jobID, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -389,6 +389,8 @@ class Client:
         run_id: Optional[str] = None,
         video: bool = False,
         idempotency_key: Optional[str] = None,
+        async_: bool = False,
+        webhook_url: Optional[str] = None,
         **options: Any,
     ) -> Record:
         """Runs and records a browser flow: POST /v1/sequences.
@@ -404,13 +406,19 @@ class Client:
         Returns the recorded flow: ``outcome`` ("succeeded" or "failed": a
         failing step is recorded, not raised), ``steps`` (each with ``status``,
         ``error``, ``screenshot_sha256``), ``video`` and ``chapters``.
+
+        With ``async_=True`` or a ``webhook_url`` the flow is a job: the answer
+        is the job (``wait_job(job).result`` is the recorded flow). Secret fills
+        are kept in the server's memory only until the flow runs.
         """
         body: Dict[str, Any] = {"steps": [dict(s) for s in steps]}
-        for k, v in (("url", url), ("name", name), ("run_id", run_id)):
+        for k, v in (("url", url), ("name", name), ("run_id", run_id), ("webhook_url", webhook_url)):
             if v is not None:
                 body[k] = v
         if video:
             body["video"] = True
+        if async_ or webhook_url:
+            body["async"] = True
         for k, v in options.items():
             if v is not None:
                 body[k] = v

@@ -34,3 +34,12 @@ class SequenceTest(unittest.TestCase):
         with self.assertRaises(InvalidRequest) as cm:
             self.client.sequence([{"action": "click"}], url=self.app + "/dashboard")
         self.assertIn("selector", cm.exception.message)
+
+    def test_async_sequence(self):
+        job = self.client.sequence([{"action": "assert_text", "text": "dashboard"}],
+                                   url=self.app + "/dashboard", name="async_flow", async_=True)
+        self.assertEqual(job.kind, "sequence")
+        done = self.client.wait_job(job, timeout=60)
+        self.assertEqual(done.status, "succeeded")
+        self.assertEqual(done.result["outcome"], "succeeded")
+        self.assertEqual(done.result["kind"], "sequence")
