@@ -72,6 +72,9 @@ const (
 	RoleDOM     = "dom"
 	RoleNetwork = "network"
 	RoleDiff    = "diff"
+	// RoleChapters is a flow video's chapters sidecar: JSON
+	// {"video": sha256, "chapters": [{"step", "label", "offset_ms"}]}.
+	RoleChapters = "chapters"
 )
 
 // ArtifactRef is an artifact attached to an event in a role.

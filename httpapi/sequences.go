@@ -41,6 +41,13 @@ type sequenceStep struct {
 	ScreenshotSHA256 string `json:"screenshot_sha256,omitempty"`
 }
 
+// chaptersSidecar is the artifact of role chapters: where each step starts
+// in the video.
+type chaptersSidecar struct {
+	Video    string              `json:"video"`
+	Chapters []auditshot.Chapter `json:"chapters"`
+}
+
 // sequenceEvidence is the flow's evidence artifact: what ran, how each step
 // ended, the page's evidence and the video's chapters.
 type sequenceEvidence struct {
@@ -174,6 +181,22 @@ func (s *Server) sequence(ctx context.Context, c caller, req sequenceRequest, po
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	for i, p := range parts {
+		if p.role != auditshot.RoleVideo || len(res.Chapters) == 0 {
+			continue
+		}
+		// The chapters sidecar, stored with the video so a viewer can jump
+		// to a step.
+		b, err := json.Marshal(chaptersSidecar{Video: refs[i].SHA256, Chapters: res.Chapters})
+		if err != nil {
+			return nil, err
+		}
+		a, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(b), "application/json")
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, auditshot.ArtifactRef{Artifact: a, Role: auditshot.RoleChapters})
 	}
 	out := &sequenceResponse{Chapters: res.Chapters, Timings: res.Evidence.Timings,
 		Steps: make([]sequenceStep, len(res.Steps))}

@@ -60,6 +60,19 @@ func TestSequence_RefundFlowRecorded(t *testing.T) {
 	if len(mp4) < 12 || string(mp4[4:8]) != "ftyp" || out.Video.MediaType != "video/mp4" {
 		t.Errorf("video artifact %q %s", mp4[:min(12, len(mp4))], out.Video.MediaType)
 	}
+	// The chapters sidecar is stored with the video.
+	var sidecar struct {
+		Video    string
+		Chapters []auditshot.Chapter
+	}
+	for _, a := range out.Artifacts {
+		if a.Role == auditshot.RoleChapters {
+			s.must(t, http.StatusOK, "GET", "/v1/artifacts/"+a.SHA256, key, nil).json(t, &sidecar)
+		}
+	}
+	if sidecar.Video != out.Video.SHA256 || len(sidecar.Chapters) != len(steps) || sidecar.Chapters[4].Label != out.Chapters[4].Label {
+		t.Errorf("chapters sidecar %+v", sidecar)
+	}
 	// The capture is an entry of the run, referring to every artifact.
 	e, err := s.DB.Entries(t.Context(), "default", out.Ledger.Index, out.Ledger.Index+1)
 	if err != nil {
