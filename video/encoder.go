@@ -27,15 +27,16 @@ const (
 	// DefaultFormat is the default output format.
 	DefaultFormat = FormatMP4
 	// DefaultCRFMP4 is libx264's constant rate factor for MP4: mostly static
-	// UI at 1280x720 stays well under 1 MB per minute while text stays
-	// readable.
+	// UI at 1280x720 (plus the bar) stays well under 1 MB per minute while
+	// text stays readable.
 	DefaultCRFMP4 = 30
 	// DefaultCRFWebM is libvpx-vp9's constant quality for WebM.
 	DefaultCRFWebM = 42
 	// DefaultMaxDuration bounds a video's length: a flow whose frames or end
 	// lie further from the first frame is refused.
 	DefaultMaxDuration = time.Hour
-	// MaxDimension bounds the width and height of frames and of the output.
+	// MaxDimension bounds the width and height of frames and of the page
+	// area; the video is taller by the overlay bar.
 	MaxDimension = 8192
 )
 
@@ -55,10 +56,12 @@ type Config struct {
 	FFmpegPath string
 	// FPS is the constant output frame rate, MinFPS..MaxFPS. Default DefaultFPS.
 	FPS int
-	// Width and Height are the output size in pixels; both must be even
-	// (yuv420p). Default: the first frame's size rounded down to even
-	// numbers. If only one is set, the other follows the first frame's aspect
-	// ratio. Frames of another size are scaled to fit and centred on black.
+	// Width and Height are the size of the page area in pixels; both must
+	// be even (yuv420p). The video is Height plus the overlay bar tall (see
+	// Result.BarHeight): the bar is drawn below the page, not over it.
+	// Default: the first frame's size rounded down to even numbers. If only
+	// one is set, the other follows the first frame's aspect ratio. Frames
+	// of another size are scaled to fit and centred on black.
 	Width, Height int
 	// Format is FormatMP4 (H.264, yuv420p, faststart) or FormatWebM (VP9).
 	// Default DefaultFormat.

@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -153,11 +154,21 @@ type probe struct {
 		FormatName string `json:"format_name"`
 		Duration   string `json:"duration"`
 	} `json:"format"`
+	Chapters []struct {
+		StartTime string `json:"start_time"`
+		EndTime   string `json:"end_time"`
+		Tags      struct {
+			Title string `json:"title"`
+		} `json:"tags"`
+	} `json:"chapters"`
 }
 
+// ffprobe probes the file at path. The video stream comes first in
+// Streams; besides it, the file may only hold data streams (an MP4's
+// chapter track).
 func ffprobe(t *testing.T, path string) probe {
 	t.Helper()
-	out, err := exec.CommandContext(t.Context(), "ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path).Output()
+	out, err := exec.CommandContext(t.Context(), "ffprobe", "-v", "error", "-show_streams", "-show_format", "-show_chapters", "-of", "json", path).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", path, err)
 	}
@@ -165,10 +176,43 @@ func ffprobe(t *testing.T, path string) probe {
 	if err := json.Unmarshal(out, &p); err != nil {
 		t.Fatalf("ffprobe output: %v", err)
 	}
-	if len(p.Streams) != 1 || p.Streams[0].CodecType != "video" {
-		t.Fatalf("ffprobe: want one video stream, got %s", out)
+	video := 0
+	for _, s := range p.Streams {
+		switch s.CodecType {
+		case "video":
+			video++
+		case "data":
+		default:
+			t.Errorf("ffprobe: unexpected %s stream in %s", s.CodecType, out)
+		}
+	}
+	if video != 1 || p.Streams[0].CodecType != "video" {
+		t.Fatalf("ffprobe: want one video stream, first, got %s", out)
 	}
 	return p
+}
+
+// chapter is a chapter as ffprobe sees it in a file.
+type chapter struct {
+	StartMS, EndMS int64
+	Title          string
+}
+
+// chapters returns the file's chapters, with times in milliseconds.
+func (p probe) chapters(t *testing.T) []chapter {
+	t.Helper()
+	ms := func(s string) int64 {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("ffprobe chapter time %q: %v", s, err)
+		}
+		return int64(math.Round(f * 1000))
+	}
+	var cs []chapter
+	for _, c := range p.Chapters {
+		cs = append(cs, chapter{ms(c.StartTime), ms(c.EndTime), c.Tags.Title})
+	}
+	return cs
 }
 
 func (p probe) duration(t *testing.T) float64 {

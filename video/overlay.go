@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
@@ -15,33 +16,47 @@ import (
 
 // Overlay geometry and colour.
 const (
-	// barDim scales the pixels under the bar (out of 256): the bar is black
-	// at about 65% opacity.
-	barDim = 90
 	// maxTextRunes caps the text considered for a line before it is cut to
 	// the frame's width.
 	maxTextRunes = 1024
 	// timeLayout is the overlay's clock: UTC to the second.
 	timeLayout = "2006-01-02T15:04:05Z"
+	// barColumns is about how many characters of the monospaced font fit
+	// on a line of the bar; the font size follows the video's width, within
+	// minFontPx..maxFontPx. At 1280 px wide it is 15 px, for a 42 px bar.
+	barColumns = 84
+	minFontPx  = 11
+	maxFontPx  = 24
 )
 
-// overlay draws the bar at the bottom of a w×h frame: line one holds the
-// frame's UTC time and the step label, line two the URL.
+var (
+	// barBackground is the bar's opaque background, near black.
+	barBackground = color.RGBA{20, 20, 24, 255}
+	// barRule is the one-pixel line that tops the bar, so a dark page's
+	// last row stays distinct from the bar.
+	barRule = color.RGBA{96, 96, 104, 255}
+)
+
+// overlay draws the bar that sits below the page in every output frame:
+// line one holds the frame's UTC time and the step label, line two the URL.
+// The bar covers no page pixel: the video is the page area, w×h, with the
+// bar, w×barH, under it.
 type overlay struct {
 	face   font.Face
-	w, h   int
-	barH   int // bar height in pixels
-	pad    int // left and top padding
+	w      int
+	barH   int // bar height in pixels, even
+	padX   int // left and right padding
+	pad    int // top and bottom padding
 	lineH  int
 	ascent int
 	ellW   fixed.Int26_6 // width of "…"
-	bar    *image.RGBA   // scratch: the bar region, w×barH
+	bar    *image.RGBA   // scratch: the bar, w×barH
+	packed []byte        // the bar as packed RGB, w×barH×3
 }
 
-func newOverlay(f *opentype.Font, w, h int) (*overlay, error) {
-	// About 64 columns across a 16:9 frame's width, within 10..32 px.
-	px := min(w, h*16/9) / 64
-	px = min(max(px, 10), 32)
+// newOverlay returns the overlay for a page area w pixels wide.
+func newOverlay(f *opentype.Font, w int) (*overlay, error) {
+	px := min(max(w/barColumns, minFontPx), maxFontPx)
 	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: float64(px), DPI: 72, Hinting: font.HintingFull})
 	if err != nil {
 		return nil, fmt.Errorf("overlay face: %w", err)
@@ -50,40 +65,31 @@ func newOverlay(f *opentype.Font, w, h int) (*overlay, error) {
 	o := &overlay{
 		face:   face,
 		w:      w,
-		h:      h,
-		pad:    max(px/3, 2),
-		lineH:  m.Height.Ceil(),
+		padX:   max(px/2, 3),
+		pad:    max(px/4, 2),
+		lineH:  (m.Ascent + m.Descent).Ceil(),
 		ascent: m.Ascent.Ceil(),
 		ellW:   font.MeasureString(face, "…"),
 	}
-	o.barH = min(2*o.lineH+2*o.pad, h)
+	o.barH = (2*o.lineH + 2*o.pad + 1) &^ 1 // + 1: the rule; even for yuv420p
 	o.bar = image.NewRGBA(image.Rect(0, 0, w, o.barH))
+	o.packed = make([]byte, 3*w*o.barH)
 	return o, nil
 }
 
-// top returns the first row of the bar.
-func (o *overlay) top() int { return o.h - o.barH }
-
-// render draws the bar over base's bottom rows into o.bar and returns it.
-func (o *overlay) render(base *image.RGBA, clock, step, url string) *image.RGBA {
-	y0 := o.top()
-	for y := 0; y < o.barH; y++ {
-		src := base.Pix[(y0+y)*base.Stride : (y0+y)*base.Stride+4*o.w]
-		dst := o.bar.Pix[y*o.bar.Stride : y*o.bar.Stride+4*o.w]
-		for i := 0; i < len(src); i += 4 {
-			dst[i] = uint8(uint16(src[i]) * barDim >> 8)
-			dst[i+1] = uint8(uint16(src[i+1]) * barDim >> 8)
-			dst[i+2] = uint8(uint16(src[i+2]) * barDim >> 8)
-			dst[i+3] = 0xff
-		}
-	}
+// render draws the bar for clock, step and url and returns it as packed RGB
+// (valid until the next call).
+func (o *overlay) render(clock, step, url string) []byte {
+	draw.Draw(o.bar, o.bar.Bounds(), image.NewUniform(barBackground), image.Point{}, draw.Src)
+	draw.Draw(o.bar, image.Rect(0, 0, o.w, 1), image.NewUniform(barRule), image.Point{}, draw.Src)
 	line1 := clock
 	if step = clean(step); step != "" {
 		line1 += "  " + step
 	}
-	o.text(line1, o.pad+o.ascent)
-	o.text(clean(url), o.pad+o.lineH+o.ascent)
-	return o.bar
+	o.text(line1, 1+o.pad+o.ascent)
+	o.text(clean(url), 1+o.pad+o.lineH+o.ascent)
+	packRGB24(o.packed, o.bar, 0)
+	return o.packed
 }
 
 // text draws s, cut to the bar's width, with its baseline at row y.
@@ -95,9 +101,9 @@ func (o *overlay) text(s string, y int) {
 		Dst:  o.bar,
 		Src:  image.NewUniform(color.White),
 		Face: o.face,
-		Dot:  fixed.P(o.pad, y),
+		Dot:  fixed.P(o.padX, y),
 	}
-	d.DrawString(o.cut(s, fixed.I(o.w-2*o.pad)))
+	d.DrawString(o.cut(s, fixed.I(o.w-2*o.padX)))
 }
 
 // cut returns s, or its longest prefix followed by "…", that fits in width.

@@ -45,35 +45,32 @@ type Recorder struct {
 	log *slog.Logger
 
 	started time.Time // wall clock at ffmpeg start, for logs
-	dir     string    // private temp dir, holds the output file
-	out     string
+	dir     string    // private temp dir, holds the output files
+	out     string    // the video as encoded, without chapters
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
 	stderr  *tailWriter
-	err     error // sticky failure of ffmpeg or ctx
+	mux     *chapterMuxer // the second pass, which adds the chapters
+	err     error         // sticky failure of ffmpeg or ctx
 	closed  bool
 
-	w, h     int
+	w, h     int // the page area; the video is h + ov.barH tall
 	ov       *overlay
 	t0       time.Time
 	cur      *shown // the frame on screen now; nil before the first
-	serial   int    // ordinal of cur among added frames
 	k        int    // output frames written
 	chapters []Chapter
 	lastStep string
 
-	raw      []byte // the output frame as packed RGB
-	rawFrame int    // serial of the frame raw was built from, 0 for none
-	rawClock string // clock text raw was built with
+	bar                       []byte // the bar under the page as packed RGB, nil before the first
+	barClock, barStep, barURL string // the texts bar was drawn with
 }
 
-// shown is an added frame, decoded and fitted to the output size.
+// shown is an added frame, decoded and fitted to the page area.
 type shown struct {
-	serial    int
 	t         time.Time
 	url, step string
-	img       *image.RGBA
-	packed    []byte
+	packed    []byte // the page area as packed RGB
 }
 
 // Record starts a Recorder. ffmpeg starts with the first frame. ctx bounds
@@ -115,11 +112,9 @@ func (r *Recorder) Add(f Frame) error {
 			return err
 		}
 	}
-	r.serial++
-	fitted := fit(img, r.w, r.h)
 	packed := make([]byte, 3*r.w*r.h)
-	packRGB24(packed, fitted, 0)
-	r.cur = &shown{serial: r.serial, t: f.Time, url: f.URL, step: f.Step, img: fitted, packed: packed}
+	packRGB24(packed, fit(img, r.w, r.h), 0)
+	r.cur = &shown{t: f.Time, url: f.URL, step: f.Step, packed: packed}
 	if f.Step != r.lastStep && f.Step != "" {
 		r.chapters = append(r.chapters, Chapter{
 			Step:     len(r.chapters) + 1,
@@ -161,7 +156,11 @@ func (r *Recorder) Finish(end time.Time, w io.Writer) (*Result, error) {
 	if err := r.wait(); err != nil {
 		return nil, err
 	}
-	res, err := r.copyOut(w)
+	final, err := r.addChapters()
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.copyOut(final, w)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +181,9 @@ func (r *Recorder) Close() error {
 		_ = r.cmd.Process.Kill()
 		_ = r.stdin.Close()
 		_ = r.cmd.Wait()
+	}
+	if r.mux != nil {
+		r.mux.kill()
 	}
 	if r.dir != "" {
 		if err := os.RemoveAll(r.dir); err != nil {
@@ -222,25 +224,24 @@ func (r *Recorder) frameTime(k int) time.Time {
 	return r.t0.Add(time.Duration(k) * time.Second / time.Duration(r.e.cfg.FPS))
 }
 
-// start sizes the video after the first frame and starts ffmpeg.
+// start sizes the page area after the first frame and starts ffmpeg.
 func (r *Recorder) start(first image.Point, t0 time.Time) error {
 	cfg := r.e.cfg
 	w, h, err := outputSize(first, cfg.Width, cfg.Height)
 	if err != nil {
 		return err
 	}
-	ov, err := newOverlay(r.e.font, w, h)
+	ov, err := newOverlay(r.e.font, w)
 	if err != nil {
 		return err
 	}
 	r.w, r.h, r.ov, r.t0 = w, h, ov, t0
-	r.raw = make([]byte, 3*w*h)
 	r.dir, err = os.MkdirTemp(cfg.TempDir, "auditshot-video-*")
 	if err != nil {
 		return fmt.Errorf("video temp dir: %w", err)
 	}
 	r.out = filepath.Join(r.dir, "video."+cfg.Format)
-	args := ffmpegArgs(cfg, w, h, t0, r.out)
+	args := ffmpegArgs(cfg, w, h+ov.barH, t0, r.out)
 	r.cmd = exec.CommandContext(r.ctx, cfg.FFmpegPath, args...)
 	r.cmd.WaitDelay = 5 * time.Second
 	r.stderr = &tailWriter{}
@@ -251,26 +252,29 @@ func (r *Recorder) start(first image.Point, t0 time.Time) error {
 	if err := r.cmd.Start(); err != nil {
 		return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: errNoFFmpeg + " (cannot start " + cfg.FFmpegPath + ")", Err: err}
 	}
+	if r.mux, err = r.startMuxer(r.dir); err != nil {
+		return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: errNoFFmpeg + " (cannot start " + cfg.FFmpegPath + ")", Err: err}
+	}
 	r.started = time.Now()
 	r.log.Debug("ffmpeg started", logKeyArgs, args)
 	return nil
 }
 
-// writeFrame sends output frame k, showing the current frame under its
-// overlay, to ffmpeg.
+// writeFrame sends output frame k to ffmpeg: the current frame's page area
+// and, below it, the bar.
 func (r *Recorder) writeFrame() error {
 	clock := r.frameTime(r.k).UTC().Format(timeLayout)
-	if r.rawFrame != r.cur.serial || r.rawClock != clock {
-		copy(r.raw, r.cur.packed)
-		bar := r.ov.render(r.cur.img, clock, r.cur.step, r.cur.url)
-		packRGB24(r.raw, bar, r.ov.top())
-		r.rawFrame, r.rawClock = r.cur.serial, clock
+	if r.bar == nil || r.barClock != clock || r.barStep != r.cur.step || r.barURL != r.cur.url {
+		r.bar = r.ov.render(clock, r.cur.step, r.cur.url)
+		r.barClock, r.barStep, r.barURL = clock, r.cur.step, r.cur.url
 	}
-	if _, err := r.stdin.Write(r.raw); err != nil {
-		if werr := r.wait(); werr != nil {
-			return werr
+	for _, b := range [][]byte{r.cur.packed, r.bar} {
+		if _, err := r.stdin.Write(b); err != nil {
+			if werr := r.wait(); werr != nil {
+				return werr
+			}
+			return r.fail(fmt.Errorf("video: write frame to ffmpeg: %w", err))
 		}
-		return r.fail(fmt.Errorf("video: write frame to ffmpeg: %w", err))
 	}
 	r.k++
 	return nil
@@ -279,24 +283,29 @@ func (r *Recorder) writeFrame() error {
 // wait closes ffmpeg's input and waits for it to exit.
 func (r *Recorder) wait() error {
 	_ = r.stdin.Close()
-	err := r.cmd.Wait()
+	return r.ffmpegDone(r.cmd.Wait(), r.stderr)
+}
+
+// ffmpegDone turns the outcome err of an ffmpeg run, with its stderr, into
+// the recorder's error: ctx's if it ended, else EINTERNAL if ffmpeg failed.
+func (r *Recorder) ffmpegDone(err error, stderr *tailWriter) error {
 	if r.ctx.Err() != nil {
 		return r.fail(fmt.Errorf("video: %w", r.ctx.Err()))
 	}
 	if err != nil {
-		r.log.Error("ffmpeg failed", logKeyErr, err, "stderr", r.stderr.String())
+		r.log.Error("ffmpeg failed", logKeyErr, err, "stderr", stderr.String())
 		return r.fail(&auditshot.Error{
 			Code:    auditshot.EINTERNAL,
 			Message: "video encoding failed",
-			Err:     fmt.Errorf("ffmpeg: %w: %s", err, r.stderr.String()),
+			Err:     fmt.Errorf("ffmpeg: %w: %s", err, stderr.String()),
 		})
 	}
 	return nil
 }
 
-// copyOut copies the finished video to w.
-func (r *Recorder) copyOut(w io.Writer) (*Result, error) {
-	f, err := os.Open(r.out)
+// copyOut copies the finished video, the file at path, to w.
+func (r *Recorder) copyOut(path string, w io.Writer) (*Result, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, r.fail(fmt.Errorf("open encoded video: %w", err))
 	}
@@ -316,7 +325,8 @@ func (r *Recorder) copyOut(w io.Writer) (*Result, error) {
 		Duration:  time.Duration(r.k) * time.Second / time.Duration(cfg.FPS),
 		FPS:       cfg.FPS,
 		Width:     r.w,
-		Height:    r.h,
+		Height:    r.h + r.ov.barH,
+		BarHeight: r.ov.barH,
 		Frames:    r.k,
 		Size:      n,
 		Chapters:  r.chapters,

@@ -4,11 +4,20 @@
 //
 // The video has a constant frame rate and holds every frame for its real
 // duration: a page shown for 3 s is on screen for 3 s. Every output frame
-// carries a burned-in overlay with its UTC time, the page URL and the step
-// label current at that moment. The overlay is drawn in Go before the pixels
-// reach ffmpeg, so text from the page never passes through an ffmpeg filter
-// graph and cannot break or inject into it. Step changes become chapters,
-// returned as data and marshalable to a JSON sidecar.
+// carries a burned-in bar with its UTC time, the page URL and the step
+// label current at that moment. The bar sits below the page, never over it,
+// so every pixel of the page stays visible: Config.Width and Config.Height
+// are the page area, and the video is taller by the bar (Result.BarHeight,
+// 42 px at 1280 px wide; the total height stays even for yuv420p).
+// The bar is drawn in Go before the pixels reach ffmpeg, so text from the
+// page never passes through an ffmpeg filter graph and cannot break or
+// inject into it.
+//
+// Step changes become chapters: returned as data, marshalable to a JSON
+// sidecar, and embedded in the file (MP4 chapters, with a QuickTime chapter
+// track as a second, data-only stream; WebM chapters), so players list the
+// steps. In the file, a chapter named "start" covers the video before the
+// first step, and a step superseded within a millisecond is left out.
 //
 // Frames are decoded, scaled and overlaid in Go and streamed to ffmpeg's
 // stdin as raw RGB; ffmpeg writes into a private temporary directory that is
@@ -69,8 +78,13 @@ type Result struct {
 	Duration time.Duration
 	// FPS is the constant frame rate.
 	FPS int
-	// Width and Height are the video's size in pixels.
+	// Width and Height are the encoded video's size in pixels: the page
+	// area (Config.Width × Config.Height, or the first frame's size) with
+	// the bar below it, so Height is the page's height plus BarHeight.
 	Width, Height int
+	// BarHeight is the height of the overlay bar, the bottom rows of the
+	// video. The page area is Width × (Height - BarHeight), at the top.
+	BarHeight int
 	// Frames is the number of frames in the video.
 	Frames int
 	// Size is the number of bytes written to the caller's writer.
@@ -80,10 +94,11 @@ type Result struct {
 }
 
 // Sidecar is the JSON document that accompanies a video: its chapters and
-// shape, for a player or an auditor's report.
+// shape, for a player or an auditor's report. Width and height are the
+// encoded video's, bar included (a 1280x720 page gives 1280x762).
 //
 //	{"media_type":"video/mp4","start":"2026-11-27T10:04:05.2Z","duration_ms":5000,
-//	 "fps":10,"width":1280,"height":720,"frames":50,
+//	 "fps":10,"width":1280,"height":762,"frames":50,
 //	 "chapters":[{"step":1,"label":"1/7 open","offset_ms":0,"url":"https://..."}]}
 type Sidecar struct {
 	MediaType  string    `json:"media_type"`

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
 	"log/slog"
 	"math"
 	"os"
@@ -58,8 +59,9 @@ func TestEncode(t *testing.T) {
 			frames, end := flow(t, w, h)
 			path, res := encodeToFile(t, enc, frames, end, dir, "flow."+tc.format)
 
-			// The result.
-			if res.MediaType != tc.mediaType || res.FPS != video.DefaultFPS || res.Width != w || res.Height != h ||
+			// The result: the page area keeps its size, the bar is below it.
+			if res.MediaType != tc.mediaType || res.FPS != video.DefaultFPS || res.Width != w ||
+				res.BarHeight < 24 || res.BarHeight%2 != 0 || res.Height != h+res.BarHeight ||
 				res.Frames != 50 || res.Duration != 5*time.Second || !res.Start.Equal(t0) {
 				t.Errorf("Result = %+v", res)
 			}
@@ -70,8 +72,13 @@ func TestEncode(t *testing.T) {
 			// The file.
 			p := ffprobe(t, path)
 			s := p.Streams[0]
-			if s.CodecName != tc.codec || s.PixFmt != "yuv420p" || s.Width != w || s.Height != h || s.RFrameRate != "10/1" {
-				t.Errorf("stream = %+v, want %s yuv420p %dx%d 10/1", s, tc.codec, w, h)
+			if s.CodecName != tc.codec || s.PixFmt != "yuv420p" || s.Width != w || s.Height != res.Height || s.RFrameRate != "10/1" {
+				t.Errorf("stream = %+v, want %s yuv420p %dx%d 10/1", s, tc.codec, w, res.Height)
+			}
+			// The chapters are in the file, for players.
+			wantFile := []chapter{{0, 400, "1/3 open"}, {400, 3400, "2/3 fill #amount"}, {3400, 5000, "3/3 submit"}}
+			if diff := cmp.Diff(p.chapters(t), wantFile); diff != "" {
+				t.Errorf("chapters in the file (-got +want):\n%s", diff)
 			}
 			if d := p.duration(t); math.Abs(d-5) > 0.1 {
 				t.Errorf("duration = %.3fs, want 5s ± 1 frame", d)
@@ -85,27 +92,107 @@ func TestEncode(t *testing.T) {
 			}
 			checkDecodes(t, path)
 
-			// Each frame is held for its real duration; the page area (above
-			// the overlay bar) shows the source frame's colour.
-			page := image.Rect(0, 0, w, h*6/10)
+			// Each frame is held for its real duration; the whole page area
+			// shows the source frame's colour, down to its last row.
+			page := image.Rect(0, 0, w, h)
 			for _, ws := range wantShown {
 				img := frameAt(t, path, ws.ts, dir, "")
 				if got := mean(img, page); !near(got, ws.c, 24) {
 					t.Errorf("at %.2fs the page is %v, want %v", ws.ts, got, ws.c)
 				}
+				if got := mean(img, image.Rect(0, h-1, w, h)); !near(got, ws.c, 24) {
+					t.Errorf("at %.2fs the page's last row is %v, want %v", ws.ts, got, ws.c)
+				}
 			}
 
-			// The overlay: a darker bar at the bottom with light text.
+			// The overlay: a dark bar below the page with light text.
 			img := frameAt(t, path, 2, dir, "frame-2s.png")
-			bar := image.Rect(0, h*93/100, w, h)
-			if got := mean(img, bar); near(got, green, 24) {
-				t.Errorf("overlay bar is %v, the same as the page: no bar", got)
+			bar := image.Rect(0, h, w, res.Height)
+			if got := mean(img, bar); !near(got, color.RGBA{20, 20, 24, 255}, 40) {
+				t.Errorf("overlay bar is %v, want near black", got)
 			}
 			if n := lightPixels(img, bar); n < 100 {
 				t.Errorf("overlay bar has %d light pixels, want text", n)
 			}
 			if n := lightPixels(img, page); n > 0 {
 				t.Errorf("page area has %d light pixels, want none", n)
+			}
+		})
+	}
+}
+
+// TestEncode_PageNotCovered checks that the bar is below the page: the
+// page's last rows, where a bar drawn over the page would be, show in the
+// video, and the bar's two lines of text are under them.
+func TestEncode_PageNotCovered(t *testing.T) {
+	const w, h = 1280, 720
+	var (
+		orange  = color.RGBA{240, 160, 20, 255}
+		magenta = color.RGBA{220, 40, 200, 255}
+	)
+	pg := uiPage(w, h, 7, blue)
+	draw.Draw(pg, image.Rect(0, h-64, w, h-2), image.NewUniform(orange), image.Point{}, draw.Src)
+	draw.Draw(pg, image.Rect(0, h-2, w, h), image.NewUniform(magenta), image.Point{}, draw.Src)
+	frames := []video.Frame{{
+		Image: encodePNG(t, pg), Time: at(0),
+		URL:  "https://payments.example/refunds/new?customer=42",
+		Step: "4/7 click #submit",
+	}}
+	dir := outputDir(t)
+	enc := MustNew(t, video.Config{})
+	path, res := encodeToFile(t, enc, frames, at(1), dir, "bottom.mp4")
+	if res.Width != w || res.Height != h+res.BarHeight || res.BarHeight < 36 || res.BarHeight > 48 {
+		t.Errorf("video %dx%d with a %d px bar, want %dx%d plus a 36..48 px bar", res.Width, res.Height, res.BarHeight, w, h)
+	}
+	img := frameAt(t, path, 0.5, dir, "frame-bottom.png")
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != res.Height {
+		t.Fatalf("decoded frame is %v, want %dx%d", b, w, res.Height)
+	}
+	if got := mean(img, image.Rect(0, h-60, w, h-6)); !near(got, orange, 24) {
+		t.Errorf("the page's bottom band is %v, want %v", got, orange)
+	}
+	// A two-row stripe loses some saturation at the default CRF, but stays
+	// far from the bar's near black.
+	if got := mean(img, image.Rect(0, h-1, w, h)); !near(got, magenta, 48) {
+		t.Errorf("the page's last row is %v, want %v: covered", got, magenta)
+	}
+	if got := mean(img, image.Rect(0, 0, w, h/12)); !near(got, blue, 24) {
+		t.Errorf("the page's header is %v, want %v: the page moved", got, blue)
+	}
+	// Below the page: a dark bar, text on both of its lines.
+	barTop, mid := h, h+res.BarHeight/2
+	if got := mean(img, image.Rect(0, barTop, w, res.Height)); !near(got, color.RGBA{20, 20, 24, 255}, 40) {
+		t.Errorf("bar is %v, want near black", got)
+	}
+	for _, line := range []image.Rectangle{image.Rect(0, barTop, w, mid), image.Rect(0, mid, w, res.Height)} {
+		if n := lightPixels(img, line); n < 200 {
+			t.Errorf("bar line %v has %d light pixels, want text", line, n)
+		}
+	}
+}
+
+// TestEncode_FileChapters checks the chapters in the file when the first
+// step starts after the video and a step is superseded within a
+// millisecond: players get a "start" chapter from 0 and no empty chapter,
+// while Result.Chapters keeps every step.
+func TestEncode_FileChapters(t *testing.T) {
+	img := encodePNG(t, solid(64, 48, red))
+	frames := []video.Frame{
+		{Image: img, Time: at(0)},
+		{Image: img, Time: at(0.5), Step: "1/3 click #a"},
+		{Image: img, Time: at(1), Step: "2/3 fill #b"},
+		{Image: img, Time: at(1.0003), Step: "3/3 press Enter"},
+	}
+	want := []chapter{{0, 500, "start"}, {500, 1000, "1/3 click #a"}, {1000, 2000, "3/3 press Enter"}}
+	for _, format := range []string{video.FormatMP4, video.FormatWebM} {
+		t.Run(format, func(t *testing.T) {
+			enc := MustNew(t, video.Config{Format: format})
+			path, res := encodeToFile(t, enc, frames, at(2), outputDir(t), "chapters."+format)
+			if len(res.Chapters) != 3 {
+				t.Errorf("Result.Chapters = %+v, want all 3 steps", res.Chapters)
+			}
+			if diff := cmp.Diff(ffprobe(t, path).chapters(t), want); diff != "" {
+				t.Errorf("chapters in the file (-got +want):\n%s", diff)
 			}
 		})
 	}
@@ -129,7 +216,7 @@ func TestEncode_Sidecar(t *testing.T) {
 	}
 	want := map[string]any{
 		"media_type": "video/mp4", "start": "2026-11-27T10:04:05Z", "duration_ms": 5000.0,
-		"fps": 5.0, "width": 64.0, "height": 48.0, "frames": 25.0,
+		"fps": 5.0, "width": 64.0, "height": 48.0 + float64(res.BarHeight), "frames": 25.0,
 		"chapters": []any{
 			map[string]any{"step": 1.0, "label": "1/3 open", "offset_ms": 0.0, "url": "https://bank.example/login"},
 			map[string]any{"step": 2.0, "label": "2/3 fill #amount", "offset_ms": 400.0, "url": "https://bank.example/refund?id=42"},
@@ -178,6 +265,29 @@ func TestEncode_HostileText(t *testing.T) {
 		}
 	}
 	frameAt(t, path, 0.3*6+0.15, dir, "frame-unicode.png")
+
+	// In the file, chapter titles are the labels on one line, as the bar
+	// shows them, with FFMETADATA's special characters intact.
+	wantTitles := []string{
+		`it's "quoted"`,
+		`a:b\c;d,e[f]=g`,
+		`100% %{pts} %{eif:1:d} %%`,
+		"two↵lines↵and tab",
+		`\N{\b1}{\an8}\h ass tags`,
+		"'; drawtext=text=pwned:x=0 ,null[x]",
+		"unicode: Überweisung €500 ✓ 日本語 evil done",
+		"bad utf8 \uFFFD and nul \uFFFD bell \uFFFD",
+		strings.Repeat("very long label ", 200)[:1024],
+	}
+	got := ffprobe(t, path).chapters(t)
+	if len(got) != len(wantTitles) {
+		t.Fatalf("file has %d chapters, want %d: %+v", len(got), len(wantTitles), got)
+	}
+	for i, c := range got {
+		if want := res.Chapters[i].OffsetMS; c.Title != wantTitles[i] || c.StartMS != want {
+			t.Errorf("chapter %d in the file: %q at %d ms, want %q at %d ms", i, c.Title, c.StartMS, wantTitles[i], want)
+		}
+	}
 }
 
 func TestRecorder(t *testing.T) {
