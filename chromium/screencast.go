@@ -28,6 +28,8 @@ type screencast struct {
 	c     *capture
 	rec   auditshot.VideoRecorder
 	scrub *scrubber
+	// started is the time of the first frame.
+	started time.Time
 	// items carries frames, marks and the stop, in the order they
 	// happened: a frame sent before a mark was painted before it.
 	items chan any
@@ -63,6 +65,7 @@ func startScreencast(c *capture, rec auditshot.VideoRecorder, scrub *scrubber, o
 		done:  make(chan castResult, 1),
 	}
 	t := c.e.now()
+	s.started = t
 	first, err := chromedp.Call(c.ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatJpeg, Quality: new(int64(screencastQuality))})
 	if err != nil {
 		return nil, fmt.Errorf("first video frame: %w", err)
@@ -103,7 +106,9 @@ func (s *screencast) stopFrames() {
 // finish holds the last frame until end and returns the encoded video. It
 // is called after stopFrames.
 func (s *screencast) finish(end time.Time) (*castResult, error) {
-	ctx, cancel := context.WithTimeout(s.c.ctx, DefaultCaptureGrace)
+	// Encoding the held frames takes longer the longer the video: the
+	// grace grows with it.
+	ctx, cancel := context.WithTimeout(s.c.ctx, DefaultCaptureGrace+end.Sub(s.started))
 	defer cancel()
 	select {
 	case s.items <- stop{t: end}:

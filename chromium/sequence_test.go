@@ -357,7 +357,7 @@ func TestSequence_SecretVideo(t *testing.T) {
 	}
 	SaveArtifact(t, "sequence.mp4", res.Video)
 	probe := ffprobe(t, file)
-	if probe.codec != "h264" || probe.pixFmt != "yuv420p" || probe.fps != "10/1" || probe.width != 640 || probe.height != 400 {
+	if probe.codec != "h264" || probe.pixFmt != "yuv420p" || probe.fps != "10/1" || probe.width != 640 || probe.height != 432 {
 		t.Errorf("ffprobe: %+v", probe)
 	}
 	// Frames are held for their real duration: from the first step's
