@@ -75,11 +75,11 @@ func TestWriteVerify(t *testing.T) {
 	})
 	t.Run("ReservedFiles", func(t *testing.T) {
 		b := tamper(t, write(t, l.contents(logSize, cp, 2)), true, func(fs []zfile) []zfile {
-			return append(fs, zfile{"anchors/00000000000000000013.tsr", []byte("token")}, zfile{"report.html", []byte("<p>")})
+			return append(fs, zfile{"anchors/00000000000000000013.tsr", []byte("token")}, zfile{"report.pdf", []byte("%PDF")})
 		})
 		rep, err := verify(t, b, l.vkey)
-		if err != nil || len(rep.Unchecked) != 2 {
-			t.Errorf("Verify: %v, unchecked %v, want 2 reserved files reported unchecked", err, rep.Unchecked)
+		if err != nil || len(rep.Unchecked) != 3 {
+			t.Errorf("Verify: %v, unchecked %v, want 3 reserved files reported unchecked (with report.html)", err, rep.Unchecked)
 		}
 	})
 	t.Run("WrongOrigin", func(t *testing.T) {

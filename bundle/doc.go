@@ -13,12 +13,23 @@
 //	blobs/sha256/      the artifacts the entries refer to, named by hex SHA-256 (BlobName)
 //	anchors/           RFC 3161 tokens over earlier checkpoints (<n>.tst), those checkpoints
 //	                   (<n>.checkpoint) and their consistency proofs to the bundle's checkpoint
+//	report.html        the human report: cover (scope, period, checkpoint, key), each run
+//	                   (agent, timeline, before/after images), other entries, how to verify
+//	report.pdf         the same report printed, when WriteOptions.PrintPDF is set
 //
 // With the TSA's root certificates (VerifyOptions.TSARoots) Verify checks
 // every anchor and that each entry's claimed time lies in the window the
-// anchors allow, so back-dating is detected. report.html / report.pdf are
-// reserved for later versions: Verify checks their manifest hashes and
-// reports them as unchecked.
+// anchors allow, so back-dating is detected.
+//
+// The human report is generated from the entries being written. report.html
+// is self-contained (inline CSS, no script, a Content-Security-Policy that
+// forbids fetches) and shows the bundle's own blobs by relative path, so it
+// opens from the unzipped folder; all entry data is escaped text. It is the
+// same bytes for the same contents and Generator. report.pdf is whatever
+// WriteOptions.PrintPDF returns for a variant with the images inlined, so it
+// is not reproducible byte for byte. Verify checks both reports' manifest
+// hashes and lists them as unchecked: the report is a reading aid, the
+// entries are the evidence.
 //
 // The manifest is not signed. Trust comes from the checkpoint's signature by
 // a key the auditor holds, the proofs that bind each entry to it, and the

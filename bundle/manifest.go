@@ -27,7 +27,7 @@ const (
 	KeyExt         = ".vkey"             // the extension of verifier keys
 	indexDigits    = 20                  // digits of a zero-padded entry index
 	anchorsDir     = "anchors/"          // RFC 3161 time anchors (see AnchorName)
-	reportPrefix   = "report."           // reserved: report.html, report.pdf (not verified)
+	reportPrefix   = "report."           // report.html, report.pdf and later reports (hash only)
 	maxManifest    = 256 << 20           // largest manifest Verify reads
 	maxSmallFile   = ledger.MaxProofSize // largest checkpoint, key or proof file
 	maxEntryFile   = ledger.MaxEntrySize // largest entry file
@@ -51,8 +51,9 @@ type Manifest struct {
 	Range *Range `json:"range,omitempty"`
 	// Files lists every file of the bundle but manifest.json, once each,
 	// sorted by path. Anchor files are verified with the auditor's TSA
-	// roots; other files under anchors/ and report.* are reserved for later
-	// versions: Verify checks their hashes but not their content.
+	// roots; other files under anchors/ are reserved for later versions,
+	// and report.* are the human report (ReportHTMLFile, ReportPDFFile):
+	// Verify checks their hashes but not their content.
 	Files []File `json:"files"`
 }
 

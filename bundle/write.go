@@ -88,13 +88,28 @@ type Progress struct {
 type WriteOptions struct {
 	// Progress, if not nil, is called after each file is written.
 	Progress func(Progress)
+	// Generator names the software writing the bundle, with its version
+	// ("auditshot 1.4.0"); the report's cover shows it. Empty means
+	// "auditshot".
+	Generator string
+	// PrintPDF, if not nil, prints the human report as report.pdf. It is
+	// given a variant of report.html that needs no files and no network:
+	// it describes at most MaxPrintEntries entries, images are inlined as
+	// data: URIs (up to MaxInlineImage each, while the whole stays within
+	// MaxPrintHTML; others get a note), and its Content-Security-Policy
+	// forbids every fetch. It MUST return the PDF
+	// bytes; an error fails Write. A printer SHOULD run the browser under
+	// an egress policy that refuses all network. When PrintPDF is nil, or
+	// the report is too large to print, the bundle has no report.pdf.
+	PrintPDF func(ctx context.Context, html []byte) ([]byte, error)
 }
 
 // Write writes the bundle of c to w as a zip archive: the checkpoint, the
 // keys, every entry and its inclusion proof, the range proof if any, the
 // anchors if any, every blob the entries refer to (once each), and
-// manifest.json last. The same
-// contents give the same bytes.
+// the human report (report.html, and report.pdf with opts.PrintPDF), and
+// manifest.json last. The same contents and options give the same bytes,
+// except that report.pdf is whatever the printer returns.
 //
 // Before writing anything, Write checks that the checkpoint opens with
 // c.Keys, that every entry parses canonically and its proof verifies,
@@ -105,12 +120,32 @@ type WriteOptions struct {
 // and fails (ErrInvalidContents, naming the blob) on a mismatch; w then holds
 // an incomplete archive that MUST be discarded.
 func Write(ctx context.Context, w io.Writer, c Contents, opts WriteOptions) error {
-	entries, blobs, err := plan(c)
+	entries, parsed, blobs, err := plan(c)
 	if err != nil {
 		return err
 	}
+	rep, err := humanReport(c, entries, parsed, opts.Generator, MaxReportEntries)
+	if err != nil {
+		return fmt.Errorf("%w: report: %w", ErrInvalidContents, err)
+	}
+	html, err := rep.render(nil)
+	if err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
 	bw := &writer{zw: zip.NewWriter(w), progress: opts.Progress}
-	bw.p.TotalFiles = 1 + len(c.Keys) + 2*len(entries) + len(blobs)
+	var printed *reportData
+	if opts.PrintPDF != nil {
+		if printed, err = printModel(c, entries, parsed, opts.Generator); err != nil {
+			return err
+		}
+		if printed != nil {
+			bw.keep, bw.kept = printed.keep, map[string][]byte{}
+		}
+	}
+	bw.p.TotalFiles = 2 + len(c.Keys) + 2*len(entries) + len(blobs)
+	if bw.kept != nil {
+		bw.p.TotalFiles++
+	}
 	if cps, err := checkpointSize(c.Checkpoint); err == nil {
 		bw.p.TotalFiles += anchorFiles(c.Anchors, cps)
 	}
@@ -128,6 +163,18 @@ func Write(ctx context.Context, w io.Writer, c Contents, opts WriteOptions) erro
 			return fmt.Errorf("write bundle: %w", err)
 		}
 		if err := bw.blob(ctx, c.Blobs, b); err != nil {
+			return err
+		}
+	}
+	if err := bw.file(ReportHTMLFile, bytes.NewReader(html), zip.Deflate, nil); err != nil {
+		return err
+	}
+	if printed != nil {
+		pdf, err := printed.printReport(ctx, opts.PrintPDF, bw.kept)
+		if err != nil {
+			return fmt.Errorf("write bundle: %w", err)
+		}
+		if err := bw.file(ReportPDFFile, bytes.NewReader(pdf), zip.Store, nil); err != nil {
 			return err
 		}
 	}
@@ -149,57 +196,57 @@ func Write(ctx context.Context, w io.Writer, c Contents, opts WriteOptions) erro
 	return nil
 }
 
-// plan checks c and returns its entries sorted by index and the artifacts
-// to include, sorted by hash.
-func plan(c Contents) ([]Entry, []ledger.Artifact, error) {
+// plan checks c and returns its entries sorted by index, parsed, and the
+// artifacts to include, sorted by hash.
+func plan(c Contents) ([]Entry, []ledger.Entry, []ledger.Artifact, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidContents, fmt.Sprintf(format, args...))
 	}
 	vs, err := ledger.NewVerifiers(c.Keys...)
 	if err != nil {
-		return nil, nil, bad("keys: %v", err)
+		return nil, nil, nil, bad("keys: %v", err)
 	}
 	cp, _, err := ledger.OpenCheckpoint(c.Checkpoint, c.Origin, vs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: checkpoint: %w", ErrInvalidContents, err)
+		return nil, nil, nil, fmt.Errorf("%w: checkpoint: %w", ErrInvalidContents, err)
 	}
 	entries := slices.Clone(c.Entries)
 	slices.SortFunc(entries, func(a, b Entry) int { return cmp.Compare(a.Index, b.Index) })
 	parsed := make([]ledger.Entry, len(entries))
 	for i, e := range entries {
 		if i > 0 && entries[i-1].Index == e.Index {
-			return nil, nil, bad("entry %d given twice", e.Index)
+			return nil, nil, nil, bad("entry %d given twice", e.Index)
 		}
 		if parsed[i], err = ledger.Parse(e.Bytes); err != nil {
-			return nil, nil, fmt.Errorf("%w: entry %d: %w", ErrInvalidContents, e.Index, err)
+			return nil, nil, nil, fmt.Errorf("%w: entry %d: %w", ErrInvalidContents, e.Index, err)
 		}
 		if err := ledger.VerifyInclusion(e.Index, cp.Size, ledger.LeafHash(e.Bytes), e.Proof, cp.Hash); err != nil {
-			return nil, nil, fmt.Errorf("%w: entry %d: %w", ErrInvalidContents, e.Index, err)
+			return nil, nil, nil, fmt.Errorf("%w: entry %d: %w", ErrInvalidContents, e.Index, err)
 		}
 	}
 	if r := c.Range; r != nil {
 		if r.Size != cp.Size {
-			return nil, nil, bad("range proof is for size %d, checkpoint for %d", r.Size, cp.Size)
+			return nil, nil, nil, bad("range proof is for size %d, checkpoint for %d", r.Size, cp.Size)
 		}
 		if int64(len(entries)) != r.End-r.Start || len(entries) == 0 || entries[0].Index != r.Start {
-			return nil, nil, bad("entries are not exactly the range [%d, %d)", r.Start, r.End)
+			return nil, nil, nil, bad("entries are not exactly the range [%d, %d)", r.Start, r.End)
 		}
 		leaves := make([]ledger.Hash, len(entries))
 		for i, e := range entries {
 			leaves[i] = ledger.LeafHash(e.Bytes)
 		}
 		if err := ledger.VerifyRange(r.Start, r.End, r.Size, leaves, r.Hashes, cp.Hash); err != nil {
-			return nil, nil, fmt.Errorf("%w: range: %w", ErrInvalidContents, err)
+			return nil, nil, nil, fmt.Errorf("%w: range: %w", ErrInvalidContents, err)
 		}
 	}
 	if err := planAnchors(c, cp, vs); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	blobs := referencedBlobs(parsed)
 	if len(blobs) > 0 && c.Blobs == nil {
-		return nil, nil, bad("entries refer to %d blobs and Blobs is nil", len(blobs))
+		return nil, nil, nil, bad("entries refer to %d blobs and Blobs is nil", len(blobs))
 	}
-	return entries, blobs, nil
+	return entries, parsed, blobs, nil
 }
 
 // referencedBlobs returns the artifacts the entries refer to, once per hash,
@@ -255,6 +302,9 @@ type writer struct {
 	files    []File
 	p        Progress
 	progress func(Progress)
+	// keep names the blobs to retain in kept, for the printed report.
+	keep map[string]bool
+	kept map[string][]byte
 }
 
 // small writes the checkpoint, keys, entries, proofs and range proof.
@@ -325,9 +375,17 @@ func (w *writer) blob(ctx context.Context, open func(context.Context, string) (i
 		}
 		return nil
 	}
+	var retained *bytes.Buffer
+	if w.keep[a.SHA256] {
+		retained = bytes.NewBuffer(make([]byte, 0, a.Size))
+		r = io.TeeReader(r, retained)
+	}
 	// Artifacts are mostly compressed media; store them.
 	if err := w.file(BlobName(a.SHA256), r, zip.Store, check); err != nil {
 		return err
+	}
+	if retained != nil {
+		w.kept[a.SHA256] = retained.Bytes()
 	}
 	w.p.Bytes += a.Size
 	w.report()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"slices"
 
@@ -16,16 +17,37 @@ import (
 // MaxExportEntries bounds the entries of one bundle.
 const MaxExportEntries = 1_000_000
 
-// Export writes an evidence bundle of the tenant's selected runs or index
-// range to w, proven against a checkpoint signed for it, with the
-// artifacts the entries refer to read from blobs, and then records the
-// export as an export.created entry by actor. progress, if not nil, is
-// called as the bundle is written.
+// ExportOptions tunes ExportWith. The zero value is valid.
+type ExportOptions struct {
+	// Progress, if not nil, is called as the bundle is written.
+	Progress func(bundle.Progress)
+	// Generator names the software and version writing the bundle, shown
+	// on the human report's cover (bundle.WriteOptions.Generator).
+	Generator string
+	// PrintPDF, if not nil, prints the human report as report.pdf
+	// (bundle.WriteOptions.PrintPDF); without it the bundle has
+	// report.html only. Its error fails the export: EUNAVAILABLE (with its
+	// Retry-After) when it returns EUNAVAILABLE, as a busy browser does;
+	// EINTERNAL otherwise.
+	PrintPDF func(ctx context.Context, html []byte) ([]byte, error)
+}
+
+// Export is ExportWith with only a progress callback: the bundle's report
+// is report.html, without report.pdf.
+func (db *DB) Export(ctx context.Context, w io.Writer, tenantID, actor string, sel auditshot.ExportSelection, blobs auditshot.BlobStore, progress func(bundle.Progress)) (*auditshot.Export, error) {
+	return db.ExportWith(ctx, w, tenantID, actor, sel, blobs, ExportOptions{Progress: progress})
+}
+
+// ExportWith writes an evidence bundle of the tenant's selected runs or
+// index range to w, proven against a checkpoint signed for it, with the
+// artifacts the entries refer to read from blobs and the human report
+// (report.html, and report.pdf with opts.PrintPDF), and then records the
+// export as an export.created entry by actor.
 //
 // Returns ENOTFOUND for a run the tenant does not have, EINVALID for an
 // empty or out-of-range selection, and EUNAVAILABLE without a signing key.
 // If writing fails, nothing is recorded.
-func (db *DB) Export(ctx context.Context, w io.Writer, tenantID, actor string, sel auditshot.ExportSelection, blobs auditshot.BlobStore, progress func(bundle.Progress)) (*auditshot.Export, error) {
+func (db *DB) ExportWith(ctx context.Context, w io.Writer, tenantID, actor string, sel auditshot.ExportSelection, blobs auditshot.BlobStore, opts ExportOptions) (*auditshot.Export, error) {
 	cp, err := db.SignCheckpoint(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -71,8 +93,17 @@ func (db *DB) Export(ctx context.Context, w io.Writer, tenantID, actor string, s
 	}
 	h := sha256.New()
 	cw := &countingWriter{w: io.MultiWriter(w, h)}
-	if err := bundle.Write(ctx, cw, c, bundle.WriteOptions{Progress: progress}); err != nil {
-		return nil, &auditshot.Error{Code: auditshot.EINTERNAL, Message: "the evidence bundle could not be written", Err: err}
+	wo := bundle.WriteOptions{Progress: opts.Progress, Generator: opts.Generator}
+	var printErr error
+	if opts.PrintPDF != nil {
+		wo.PrintPDF = func(ctx context.Context, html []byte) ([]byte, error) {
+			pdf, err := opts.PrintPDF(ctx, html)
+			printErr = err
+			return pdf, err
+		}
+	}
+	if err := bundle.Write(ctx, cw, c, wo); err != nil {
+		return nil, writeError(err, printErr)
 	}
 	x := &auditshot.Export{ID: randomID(), TenantID: tenantID, Selected: sel, SHA256: hex.EncodeToString(h.Sum(nil)),
 		Size: cw.n, Entries: len(indices), CheckpointSize: cp.Size}
@@ -88,6 +119,20 @@ func (db *DB) Export(ctx context.Context, w io.Writer, tenantID, actor string, s
 		return nil, err
 	}
 	return x, nil
+}
+
+// writeError is the error of a failed bundle.Write: internal, unless the
+// report's printer was busy (EUNAVAILABLE, with its Retry-After).
+func writeError(err, printErr error) error {
+	var ae *auditshot.Error
+	if errors.As(printErr, &ae) && ae.Code == auditshot.EUNAVAILABLE {
+		return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: "the browser that prints the evidence report is busy; try again",
+			RetryAfter: ae.RetryAfter, Err: err}
+	}
+	if printErr != nil {
+		return &auditshot.Error{Code: auditshot.EINTERNAL, Message: "the evidence report could not be printed", Err: err}
+	}
+	return &auditshot.Error{Code: auditshot.EINTERNAL, Message: "the evidence bundle could not be written", Err: err}
 }
 
 // exportIndices returns the ledger indices a selection covers, sorted.

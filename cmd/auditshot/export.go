@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,11 +13,18 @@ import (
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/bundle"
+	"github.com/auditshot/auditshot/chromium"
+	"github.com/auditshot/auditshot/egress"
+	"github.com/auditshot/auditshot/internal/server"
 	"github.com/auditshot/auditshot/ledger"
+	"github.com/auditshot/auditshot/sqlite"
 )
 
 // runExport writes an evidence bundle from the embedded store:
 // `auditshot export --tenant T (--run ID... | --range A:B) -o FILE`.
+// The bundle's report.pdf is printed by a browser started for the export,
+// with no network (newPrintEngine); without a browser (or with
+// --pdf=false) the bundle has report.html only.
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,6 +36,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rng := fs.String("range", "", "export the index range START:END of the tenant's log, with a completeness proof")
 	out := fs.String("o", "", "bundle file to write (required)")
 	actor := fs.String("actor", "cli", "who exports, recorded in the export.created entry")
+	pdf := fs.Bool("pdf", true, "print the report as report.pdf with a local Chromium, offline; without a browser the bundle has report.html only, with a warning")
+	browser := fs.String("chromium", "", "browser binary printing report.pdf (default: detected; env AUDITSHOT_CHROMIUM)")
 	verbose := fs.Bool("v", false, "verbose logs")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -63,12 +73,21 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer os.Remove(f.Name())
-	bar := newProgressBar(stderr, "exporting")
-	var progress func(bundle.Progress)
-	if bar != nil {
-		progress = func(p bundle.Progress) { bar.update(p.Bytes, p.TotalBytes, p.Files, p.TotalFiles) }
+	opts := sqlite.ExportOptions{Generator: "auditshot " + Version}
+	if *pdf {
+		eng, err := newPrintEngine(ctx, *browser, newLogger(stderr, *verbose))
+		if err != nil {
+			fmt.Fprintf(stderr, "warning: the bundle will have no report.pdf: %v\n", err)
+		} else {
+			defer eng.Close()
+			opts.PrintPDF = server.ReportPrinter(eng)
+		}
 	}
-	x, err := s.db.Export(ctx, f, *tenant, *actor, sel, s.blobs, progress)
+	bar := newProgressBar(stderr, "exporting")
+	if bar != nil {
+		opts.Progress = func(p bundle.Progress) { bar.update(p.Bytes, p.TotalBytes, p.Files, p.TotalFiles) }
+	}
+	x, err := s.db.ExportWith(ctx, f, *tenant, *actor, sel, s.blobs, opts)
 	bar.done()
 	if err == nil {
 		err = f.Sync()
@@ -87,3 +106,36 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "recorded as ledger entry %d; verify with: auditshot verify %s --key '%s' (fingerprint %s)\n", x.Ledger.Index, *out, s.vkey, fp)
 	return nil
 }
+
+// newPrintEngine starts a capture engine for printing reports whose
+// browser has no network: its egress sessions are never armed, so their
+// proxies refuse every connection.
+func newPrintEngine(ctx context.Context, execPath string, log *slog.Logger) (*chromium.Engine, error) {
+	eng, err := chromium.New(chromium.Config{ExecPath: execPath, Egress: offlineEgress{egress.New(egress.Config{Logger: log})},
+		Concurrency: 1, Prewarm: -1, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.Start(ctx); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return eng, nil
+}
+
+// offlineEgress opens egress sessions that refuse everything: a session
+// refuses every connection until armed, and offlineSession ignores Arm.
+type offlineEgress struct{ auditshot.Egress }
+
+func (o offlineEgress) Open(ctx context.Context) (auditshot.EgressSession, error) {
+	s, err := o.Egress.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return offlineSession{s}, nil
+}
+
+type offlineSession struct{ auditshot.EgressSession }
+
+// Arm keeps the session refusing everything, whatever the policy.
+func (offlineSession) Arm(auditshot.EgressPolicy) error { return nil }

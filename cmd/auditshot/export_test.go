@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,6 +42,11 @@ func TestExportThenVerify(t *testing.T) {
 	code, stdout, stderr := run(t, "export", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--run", r.ID, "-o", out)
 	if code != 0 || !strings.Contains(stdout, "2 entries") {
 		t.Fatalf("export: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// The report, printed by a local browser.
+	files := zipFiles(t, out)
+	if !strings.Contains(string(files["report.html"]), "refund_approved") || !bytes.HasPrefix(files["report.pdf"], []byte("%PDF-")) {
+		t.Errorf("the bundle lacks the report: html %d bytes, pdf %.8q", len(files["report.html"]), files["report.pdf"])
 	}
 	pub, err := os.ReadFile(filepath.Join(dir, "log.pub"))
 	if err != nil {
@@ -96,8 +103,11 @@ func TestCaptureRecordExportVerify(t *testing.T) {
 		t.Fatalf("capture: exit %d, stderr %q", code, stderr)
 	}
 	out := filepath.Join(t.TempDir(), "all.zip")
-	if code, stdout, stderr := run(t, "export", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--range", "0:2", "-o", out); code != 0 {
+	if code, stdout, stderr := run(t, "export", "--data", dir, "--name", "auditshot.test", "--tenant", "acme", "--range", "0:2", "-o", out, "--pdf=false"); code != 0 {
 		t.Fatalf("export: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if files := zipFiles(t, out); files["report.html"] == nil || files["report.pdf"] != nil {
+		t.Errorf("--pdf=false: want report.html and no report.pdf")
 	}
 	pub, _ := os.ReadFile(filepath.Join(dir, "log.pub"))
 	code, stdout, _ := run(t, "verify", out, "--key", strings.TrimSpace(string(pub)))
@@ -119,4 +129,27 @@ func mustDataDir(t *testing.T) (string, *store) {
 		t.Fatal(err)
 	}
 	return dir, s
+}
+
+// zipFiles returns the files of the zip archive at path by name.
+func zipFiles(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name], err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
