@@ -82,10 +82,13 @@ func (c *Client) GetRun(ctx context.Context, id string) (*RunDetail, error) {
 	return &out, nil
 }
 
-// ListRuns returns a page of the tenant's runs, newest first, that match
-// f, and the cursor of the next page ("" after the last). Zero fields of f
-// do not filter; f.Limit bounds the page (1 to 1000, the server's default
-// if 0) and f.Cursor continues a listing. See Runs for all pages.
+// ListRuns returns a page of the tenant's runs, in f.Sort's order (newest
+// first by default), that match f, and the cursor of the next page (""
+// after the last). Zero fields of f do not filter; f.Text keeps runs whose
+// workflow, subject, or any event's name or data contains it, ignoring
+// case. f.Limit bounds the page (1 to 1000, the server's default if 0) and
+// f.Cursor continues a listing made with the same filter and sort. See
+// Runs for all pages.
 func (c *Client) ListRuns(ctx context.Context, f auditshot.RunFilter) (runs []*auditshot.Run, next string, err error) {
 	q := url.Values{}
 	set := func(k, v string) {
@@ -97,6 +100,8 @@ func (c *Client) ListRuns(ctx context.Context, f auditshot.RunFilter) (runs []*a
 	set("agent", f.AgentID)
 	set("status", string(f.Status))
 	set("subject", f.Subject)
+	set("q", f.Text)
+	set("sort", string(f.Sort))
 	set("cursor", f.Cursor)
 	if !f.From.IsZero() {
 		q.Set("from", f.From.Format(time.RFC3339Nano))
@@ -117,7 +122,7 @@ func (c *Client) ListRuns(ctx context.Context, f auditshot.RunFilter) (runs []*a
 	return out.Runs, out.NextCursor, nil
 }
 
-// Runs returns every run that matches f, newest first, fetching pages of
+// Runs returns every run that matches f, in f.Sort's order, fetching pages of
 // f.Limit as it goes. An error ends the sequence after it is yielded.
 func (c *Client) Runs(ctx context.Context, f auditshot.RunFilter) iter.Seq2[*auditshot.Run, error] {
 	return func(yield func(*auditshot.Run, error) bool) {

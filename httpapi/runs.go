@@ -55,7 +55,7 @@ type runList struct {
 func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := auditshot.RunFilter{Workflow: q.Get("workflow"), AgentID: q.Get("agent"), Status: auditshot.RunStatus(q.Get("status")),
-		Subject: q.Get("subject"), Cursor: q.Get("cursor")}
+		Subject: q.Get("subject"), Text: q.Get("q"), Sort: auditshot.RunSort(q.Get("sort")), Cursor: q.Get("cursor")}
 	var err error
 	if f.From, err = timeParam(q.Get("from"), "from"); err != nil {
 		return err
@@ -72,6 +72,14 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) error {
 	case "", auditshot.RunRunning, auditshot.RunSucceeded, auditshot.RunFailed, auditshot.RunCancelled:
 	default:
 		return auditshot.Errorf(auditshot.EINVALID, "status: want running, succeeded, failed or cancelled, got %q", f.Status)
+	}
+	switch f.Sort {
+	case "", auditshot.RunSortNewest, auditshot.RunSortOldest, auditshot.RunSortWorkflow, auditshot.RunSortStatus:
+	default:
+		return auditshot.Errorf(auditshot.EINVALID, "sort: want newest, oldest, workflow or status, got %q", f.Sort)
+	}
+	if len(f.Text) > 256 {
+		return auditshot.Errorf(auditshot.EINVALID, "q: want at most 256 bytes")
 	}
 	runs, next, err := s.cfg.Runs.ListRuns(r.Context(), callerOf(r).key.TenantID, f)
 	if err != nil {

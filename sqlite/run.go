@@ -4,12 +4,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/ledger"
@@ -132,90 +129,50 @@ func findRun(ctx context.Context, q querier, tenantID, id string) (*auditshot.Ru
 	return r, nil
 }
 
-// ListRuns returns a page of the tenant's runs, newest first (by start
-// time, then id), and the cursor of the next page ("" at the end). Returns
-// EINVALID for a malformed cursor or a negative limit.
+// ListRuns returns a page of the tenant's runs in f.Sort's order (newest
+// first by default; ties broken by id) that match f, and the cursor of the
+// next page ("" at the end). f.Text matches a run whose workflow or
+// subject, or any of whose events' name or data, contains it, ignoring
+// case: through a trigram index for 3 or more characters (first indexing
+// the writes not indexed yet; see IndexRunText), by checking runs in
+// order for fewer, or when many runs match; a page that checks runs checks
+// 5,000 at most, so it may hold fewer runs than the limit, even none, and
+// still have a next page. Returns EINVALID for an unknown sort, a text
+// longer than MaxListText bytes, a negative limit, and a malformed cursor
+// or one made with another filter or sort.
 func (db *DB) ListRuns(ctx context.Context, tenantID string, f auditshot.RunFilter) ([]*auditshot.Run, string, error) {
-	limit := f.Limit
-	switch {
-	case limit < 0:
-		return nil, "", auditshot.Errorf(auditshot.EINVALID, "limit must not be negative")
-	case limit == 0:
-		limit = DefaultListLimit
-	case limit > MaxListLimit:
-		limit = MaxListLimit
-	}
-	where := []string{"tenant_id = ?"}
-	args := []any{tenantID}
-	add := func(cond string, v ...any) { where = append(where, cond); args = append(args, v...) }
-	if f.Workflow != "" {
-		add("workflow = ?", f.Workflow)
-	}
-	if f.AgentID != "" {
-		add("agent_id = ?", f.AgentID)
-	}
-	if f.Status != "" {
-		add("status = ?", string(f.Status))
-	}
-	if f.Subject != "" {
-		add("subject = ?", f.Subject)
-	}
-	if !f.From.IsZero() {
-		add("started_at >= ?", unixNano(f.From))
-	}
-	if !f.To.IsZero() {
-		add("started_at < ?", unixNano(f.To))
-	}
-	if f.Cursor != "" {
-		at, id, err := parseCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		add("(started_at < ? OR (started_at = ? AND id < ?))", at, at, id)
-	}
-	rows, err := db.rdb.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY started_at DESC, id DESC LIMIT ?`, append(args, limit+1)...)
+	q, err := listRunsQuery(tenantID, f, db.textPlanner(ctx, tenantID))
 	if err != nil {
-		return nil, "", internal("list runs", err)
+		return nil, "", err
+	}
+	return db.page(ctx, tenantID, q)
+}
+
+// ExplainListRuns returns SQLite's plan (EXPLAIN QUERY PLAN, one line per
+// step) of the query ListRuns runs for f, to check which indexes it uses.
+func (db *DB) ExplainListRuns(ctx context.Context, tenantID string, f auditshot.RunFilter) ([]string, error) {
+	q, err := listRunsQuery(tenantID, f, db.textPlanner(ctx, tenantID))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.rdb.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q.sql, q.args...)
+	if err != nil {
+		return nil, internal("explain list runs", err)
 	}
 	defer rows.Close()
-	var runs []*auditshot.Run
+	var plan []string
 	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, "", internal("list runs", err)
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, internal("explain list runs", err)
 		}
-		runs = append(runs, r)
+		plan = append(plan, detail)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", internal("list runs", err)
+		return nil, internal("explain list runs", err)
 	}
-	next := ""
-	if len(runs) > limit {
-		runs = runs[:limit]
-		last := runs[limit-1]
-		next = formatCursor(unixNano(last.StartedAt), last.ID)
-	}
-	return runs, next, nil
-}
-
-// A cursor is the start time and id of the last run of a page.
-func formatCursor(at int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "/" + id))
-}
-
-func parseCursor(c string) (int64, string, error) {
-	bad := auditshot.Errorf(auditshot.EINVALID, "malformed cursor")
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, "", bad
-	}
-	at, id, ok := strings.Cut(string(b), "/")
-	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return 0, "", bad
-	}
-	return n, id, nil
+	return plan, nil
 }
 
 // FinishRun ends a run with status (succeeded, failed or cancelled) and

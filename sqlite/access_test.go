@@ -1,0 +1,139 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/ledger"
+)
+
+func TestAccessLog(t *testing.T) {
+	ctx := context.Background()
+	sha := strings.Repeat("cd", 32)
+
+	t.Run("OK", func(t *testing.T) {
+		db, blobs, _ := mustStoreWithBlobs(t, "acme", "other")
+		run := MustCreateRun(t, db, "acme")
+		views := []*auditshot.EvidenceView{
+			{TenantID: "acme", Actor: "key_auditor", What: auditshot.ViewRun, RunID: run.ID},
+			{TenantID: "acme", Actor: "key_auditor", What: auditshot.ViewArtifact, RunID: run.ID, CaptureID: "cap-1", SHA256: sha},
+			{TenantID: "acme", Actor: "key_other", What: auditshot.ViewLedger},
+		}
+		var refs []auditshot.LedgerRef
+		for _, v := range views {
+			ref, err := db.RecordView(ctx, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs = append(refs, *ref)
+		}
+		if _, err := db.RecordView(ctx, &auditshot.EvidenceView{TenantID: "other", Actor: "key_x", What: auditshot.ViewLedger}); err != nil {
+			t.Fatal(err)
+		}
+		// The entry is in the log as RecordView answered.
+		b, err := db.Entries(ctx, "acme", refs[1].Index, refs[1].Index+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := ledger.LeafHash(b[0]); refs[1].LeafHash != hex.EncodeToString(h[:]) {
+			t.Errorf("leaf hash %s, entry hashes to %x", refs[1].LeafHash, h)
+		}
+		e, err := ledger.Parse(b[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ledger.Entry{V: ledger.Version, Type: ledger.TypeEvidenceViewed, Tenant: "acme", Actor: "key_auditor",
+			IDs:  map[string]string{ledger.IDRun: run.ID, ledger.IDCapture: "cap-1"},
+			Data: []byte(`{"sha256":"` + sha + `","what":"artifact"}`)}
+		if diff := cmp.Diff(e, want, cmpopts.IgnoreFields(ledger.Entry{}, "Time")); diff != "" {
+			t.Errorf("evidence.viewed entry (-got +want):\n%s", diff)
+		}
+
+		var out bytes.Buffer
+		x, err := db.Export(ctx, &out, "acme", "key_exporter", auditshot.ExportSelection{Runs: []string{run.ID}}, blobs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ListAccess(ctx, "acme", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantList := []auditshot.AccessEntry{
+			{Type: "export.created", Actor: "key_exporter", What: "export", ExportID: x.ID, SHA256: x.SHA256, Ledger: x.Ledger},
+			{Type: "evidence.viewed", Actor: "key_other", What: "ledger", Ledger: refs[2]},
+			{Type: "evidence.viewed", Actor: "key_auditor", What: "artifact", RunID: run.ID, CaptureID: "cap-1", SHA256: sha, Ledger: refs[1]},
+			{Type: "evidence.viewed", Actor: "key_auditor", What: "run", RunID: run.ID, Ledger: refs[0]},
+		}
+		if diff := cmp.Diff(got, wantList, cmpopts.IgnoreFields(auditshot.AccessEntry{}, "Time")); diff != "" {
+			t.Errorf("ListAccess (-got +want):\n%s", diff)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Time.After(got[i-1].Time) {
+				t.Errorf("entry %d (%v) is newer than entry %d (%v)", i, got[i].Time, i-1, got[i-1].Time)
+			}
+		}
+		if got[0].Time.IsZero() {
+			t.Error("access entry without time")
+		}
+
+		// Limit keeps the newest.
+		got, err = db.ListAccess(ctx, "acme", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Type != "export.created" || got[1].Ledger != refs[2] {
+			t.Errorf("ListAccess(2) = %+v", got)
+		}
+		// Tenants see only their own access.
+		got, err = db.ListAccess(ctx, "other", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Actor != "key_x" {
+			t.Errorf("other tenant's access = %+v", got)
+		}
+		got, err = db.ListAccess(ctx, "nobody", 10)
+		if err != nil || len(got) != 0 {
+			t.Errorf("unknown tenant's access = %+v, %v", got, err)
+		}
+		for _, tenant := range []string{"acme", "other"} {
+			if _, err := db.SignCheckpoint(ctx, tenant); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Verify(ctx, tenant); err != nil {
+				t.Errorf("verify %s: %v", tenant, err)
+			}
+		}
+	})
+
+	t.Run("ErrInvalid", func(t *testing.T) {
+		db := MustOpenDB(t)
+		MustCreateTenant(t, db, "acme")
+		for _, v := range []auditshot.EvidenceView{
+			{Actor: "k", What: auditshot.ViewRun},
+			{TenantID: "acme", What: auditshot.ViewRun},
+			{TenantID: "acme", Actor: "k"},
+			{TenantID: "acme", Actor: "k", What: auditshot.ViewRun, RunID: "Bad ID"},
+			{TenantID: "acme", Actor: "k", What: auditshot.ViewArtifact, SHA256: "abc"},
+		} {
+			_, err := db.RecordView(ctx, &v)
+			wantCode(t, err, auditshot.EINVALID)
+		}
+		if n := len(mustEntries(t, db, "acme")); n != 0 {
+			t.Errorf("%d entries after refused views, want 0", n)
+		}
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		db := MustOpenDB(t)
+		_, err := db.RecordView(ctx, &auditshot.EvidenceView{TenantID: "nobody", Actor: "k", What: auditshot.ViewRun})
+		wantCode(t, err, auditshot.ENOTFOUND)
+	})
+}
