@@ -58,6 +58,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET", "/readyz", nil, s.handleReady)
 	s.handle("GET", "/metrics", nil, s.handleMetrics)
 	s.handle("GET", "/openapi.json", nil, s.handleOpenAPI)
+	s.registerUI()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, auditshot.Errorf(auditshot.ENOTFOUND, "no route %s %s (see /openapi.json)", r.Method, r.URL.Path))
 	})

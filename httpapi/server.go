@@ -1,8 +1,9 @@
 // Package httpapi is auditshot's REST API over net/http: routes under /v1,
 // API-key authentication with scopes, tenant isolation, quotas and rate
 // limits, idempotent POSTs, asynchronous jobs with signed webhooks,
-// health, metrics and the OpenAPI description. It holds the only mapping
-// from error codes to HTTP status (errorStatus).
+// health, metrics and the OpenAPI description; and the auditors' evidence
+// console under /ui (ui*.go). It holds the only mapping from error codes
+// to HTTP status (errorStatus).
 package httpapi
 
 import (
@@ -28,6 +29,10 @@ const (
 	DefaultIdempotencyTTL = 24 * time.Hour
 	DefaultAsyncExport    = 10_000 // entries; larger range exports run as jobs
 	DefaultMaxQueuedJobs  = 1024
+	// DefaultUISessionIdle ends an auditor console session after this long
+	// without a request; DefaultUISessionMax after this long in any case.
+	DefaultUISessionIdle = 30 * time.Minute
+	DefaultUISessionMax  = 12 * time.Hour
 )
 
 // Ledger is what the API reads of and asks of the tenants' logs.
@@ -77,6 +82,10 @@ type Config struct {
 	// Sequences, if set, runs browser flows (POST /v1/sequences).
 	Sequences auditshot.SequenceService
 	Export    ExportFunc
+	// Access, if set, records what users of the auditor console (/ui)
+	// look at, as evidence.viewed entries, and lists the access log.
+	// Without it the console shows no evidence: every view must be logged.
+	Access auditshot.AccessLog
 
 	// OperatorTenant is the tenant whose admin keys manage every tenant.
 	OperatorTenant string
@@ -98,6 +107,11 @@ type Config struct {
 	// MaxQueuedJobs bounds the jobs waiting for a worker; beyond it an
 	// async request is answered 429.
 	MaxQueuedJobs int
+	// UISessionIdle and UISessionMax bound an auditor console session:
+	// it ends after UISessionIdle without a request and UISessionMax after
+	// sign-in; defaults DefaultUISessionIdle and DefaultUISessionMax.
+	UISessionIdle time.Duration
+	UISessionMax  time.Duration
 
 	// Metrics, if set, adds samples to /metrics (engine and store gauges).
 	Metrics func() []Metric
@@ -192,6 +206,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxQueuedJobs <= 0 {
 		cfg.MaxQueuedJobs = DefaultMaxQueuedJobs
+	}
+	if cfg.UISessionIdle <= 0 {
+		cfg.UISessionIdle = DefaultUISessionIdle
+	}
+	if cfg.UISessionMax <= 0 {
+		cfg.UISessionMax = DefaultUISessionMax
 	}
 	if cfg.AsyncExport <= 0 {
 		cfg.AsyncExport = DefaultAsyncExport

@@ -6,6 +6,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,9 +131,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	db := cfg.DB
 	api, err := httpapi.New(ctx, httpapi.Config{
 		Tenants: db, Runs: db, Captures: db, Ledger: db, Jobs: db, Usage: db, Idempotency: db,
-		Blobs: cfg.Blobs, Artifacts: db, Engine: cfg.Engine, Sequences: cfg.Engine,
+		Blobs: cfg.Blobs, Artifacts: db, Engine: cfg.Engine, Sequences: cfg.Engine, Access: db,
 		Export: func(ctx context.Context, w io.Writer, tenantID, actor string, sel auditshot.ExportSelection) (*auditshot.Export, error) {
-			return db.Export(ctx, w, tenantID, actor, sel, cfg.Blobs, nil)
+			return db.ExportWith(ctx, w, tenantID, actor, sel, cfg.Blobs, sqlite.ExportOptions{
+				Generator: "auditshot " + cmp.Or(cfg.Version, "dev"), PrintPDF: ReportPrinter(cfg.Engine)})
 		},
 		OperatorTenant: OperatorTenant,
 		CheckPolicy: func(p auditshot.EgressPolicy) error {

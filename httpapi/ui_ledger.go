@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/ledger"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// What the console's ledger page reads beyond Ledger, when the Ledger
+// offers it (sqlite.DB offers the first two): the log's RFC 3161 anchors,
+// its stored checkpoints by size, and a listing of its checkpoints.
+type (
+	anchorLister interface {
+		// Anchors returns the tenant's anchors in log order.
+		Anchors(ctx context.Context, tenantID string) ([]auditshot.Anchor, error)
+	}
+	checkpointFinder interface {
+		// CheckpointAt returns the tenant's stored checkpoint of a size.
+		// Returns ENOTFOUND if there is none.
+		CheckpointAt(ctx context.Context, tenantID string, size int64) (*auditshot.Checkpoint, error)
+	}
+	checkpointLister interface {
+		// Checkpoints returns the tenant's latest checkpoints, newest
+		// first, at most limit.
+		Checkpoints(ctx context.Context, tenantID string, limit int) ([]auditshot.Checkpoint, error)
+	}
+)
+
+// uiHistory bounds the checkpoint history and the access log shown.
+const (
+	uiHistory   = 20
+	uiAccessLog = 100
+)
+
+// ledgerPage is the data of the ledger page.
+type ledgerPage struct {
+	uiBase
+	Checkpoint *checkpointBody
+	Signed     string
+	SignedOK   bool
+	Keys       []keyView
+	History    []historyRow
+	// NoHistory says why there is no older checkpoint to show.
+	NoHistory string
+	Old       string
+	OldResult *historyRow
+	Anchors   []anchorRow
+	Access    []accessRow
+	NoAccess  string
+}
+
+type keyView struct{ Key, Fingerprint string }
+
+type historyRow struct {
+	Size                     int64
+	Time, Root, Status, Note string
+	OK                       bool
+}
+
+type anchorRow struct {
+	CheckpointSize int64
+	GenTime, TSA   string
+	Index          int64
+}
+
+type accessRow struct {
+	Type, Actor, What, Time string
+	RunURL, RunID, SHA256   string
+	ArtifactURL, ExportID   string
+	Index                   int64
+	LeafHash                string
+}
+
+func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest) error {
+	ctx, tenant := r.Context(), ur.key.TenantID
+	size, err := u.s.cfg.Ledger.LogSize(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if err := u.recordView(ctx, ur, auditshot.EvidenceView{What: auditshot.ViewLedger}); err != nil {
+		return err
+	}
+	// The page's own evidence.viewed entry is in the checkpoint it shows.
+	cp, err := u.s.checkpoint(ctx, tenant, size+1)
+	if err != nil {
+		return err
+	}
+	p := ledgerPage{uiBase: u.base(ur, "Ledger", "ledger"), Checkpoint: cp}
+	vs, err := ledger.NewVerifiers(cp.PublicKeys...)
+	if err != nil {
+		return err
+	}
+	latest, _, err := ledger.OpenCheckpoint([]byte(cp.Note), cp.Origin, vs)
+	if err != nil {
+		p.Signed = "The signature does not verify: " + err.Error()
+	} else {
+		p.SignedOK, p.Signed = true, "Signature verified with the log's key at "+uiTime(u.s.cfg.Now())+"."
+	}
+	for _, k := range cp.PublicKeys {
+		fp, err := ledger.KeyFingerprint(k)
+		if err != nil {
+			fp = "invalid key: " + err.Error()
+		}
+		p.Keys = append(p.Keys, keyView{Key: k, Fingerprint: fp})
+	}
+	history, err := u.history(ctx, tenant, cp.Size)
+	if err != nil {
+		return err
+	}
+	for _, old := range history {
+		p.History = append(p.History, u.consistency(ctx, tenant, old, latest, vs))
+	}
+	if len(p.History) == 0 {
+		p.NoHistory = "No earlier checkpoint is listed: the history shows the checkpoints time-stamped by anchors, and this log has none yet."
+	}
+	if old := r.URL.Query().Get("old"); old != "" {
+		p.Old = old
+		row := u.checkOld(ctx, tenant, old, cp.Size, latest, vs)
+		p.OldResult = &row
+	}
+	if al, ok := u.s.cfg.Ledger.(anchorLister); ok {
+		anchors, err := al.Anchors(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		for _, a := range slices.Backward(anchors) {
+			p.Anchors = append(p.Anchors, anchorRow{CheckpointSize: a.CheckpointSize, GenTime: uiTime(a.GenTime), TSA: a.TSA, Index: a.Ledger.Index})
+		}
+	}
+	entries, err := u.s.cfg.Access.ListAccess(ctx, tenant, uiAccessLog)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		row := accessRow{Type: e.Type, Actor: e.Actor, What: e.What, Time: uiTime(e.Time), RunID: e.RunID, SHA256: e.SHA256,
+			ExportID: e.ExportID, Index: e.Ledger.Index, LeafHash: e.Ledger.LeafHash}
+		if e.RunID != "" {
+			row.RunURL = "/ui/runs/" + url.PathEscape(e.RunID)
+		}
+		if e.SHA256 != "" {
+			row.ArtifactURL = artifactURL(e.SHA256)
+		}
+		p.Access = append(p.Access, row)
+	}
+	if len(p.Access) == 0 {
+		p.NoAccess = "Nobody has looked at evidence or exported it yet."
+	}
+	u.render(w, r, http.StatusOK, "ledger", p)
+	return nil
+}
+
+// history returns earlier checkpoints of the log (smaller than size),
+// newest first: those the Ledger lists, else those its anchors time-stamp.
+func (u *ui) history(ctx context.Context, tenant string, size int64) ([]auditshot.Checkpoint, error) {
+	var out []auditshot.Checkpoint
+	if cl, ok := u.s.cfg.Ledger.(checkpointLister); ok {
+		cps, err := cl.Checkpoints(ctx, tenant, uiHistory+1)
+		if err != nil {
+			return nil, err
+		}
+		out = cps
+	} else if al, ok := u.s.cfg.Ledger.(anchorLister); ok {
+		cf, ok := u.s.cfg.Ledger.(checkpointFinder)
+		if !ok {
+			return nil, nil
+		}
+		anchors, err := al.Anchors(ctx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		seen := map[int64]bool{}
+		for _, a := range slices.Backward(anchors) {
+			if seen[a.CheckpointSize] || len(out) > uiHistory {
+				continue
+			}
+			seen[a.CheckpointSize] = true
+			cp, err := cf.CheckpointAt(ctx, tenant, a.CheckpointSize)
+			if err != nil {
+				if auditshot.ErrorCode(err) == auditshot.ENOTFOUND {
+					continue
+				}
+				return nil, err
+			}
+			out = append(out, *cp)
+		}
+	}
+	out = slices.DeleteFunc(out, func(c auditshot.Checkpoint) bool { return c.Size >= size || c.Size == 0 })
+	slices.SortFunc(out, func(a, b auditshot.Checkpoint) int { return cmp.Compare(b.Size, a.Size) })
+	return out[:min(len(out), uiHistory)], nil
+}
+
+// consistency checks an earlier checkpoint: its signature, and the proof
+// that its tree is a prefix of the latest checkpoint's.
+func (u *ui) consistency(ctx context.Context, tenant string, old auditshot.Checkpoint, latest ledger.Checkpoint, vs note.Verifiers) historyRow {
+	row := historyRow{Size: old.Size, Time: uiTime(old.Time), Root: hex.EncodeToString(old.RootHash[:]), Note: string(old.Note)}
+	cp, _, err := ledger.OpenCheckpoint(old.Note, latest.Origin, vs)
+	switch {
+	case err != nil:
+		row.Status = "Signature does not verify: " + err.Error()
+		return row
+	case cp.Size != old.Size || cp.Hash != old.RootHash:
+		row.Status = "The signed note does not state this size and root."
+		return row
+	}
+	p, err := u.s.cfg.Ledger.ConsistencyProof(ctx, tenant, cp.Size, latest.Size)
+	if err != nil {
+		row.Status = "No consistency proof: " + auditshot.ErrorMessage(err)
+		return row
+	}
+	if err := ledger.VerifyConsistency(cp.Size, latest.Size, toHashes(p), cp.Hash, latest.Hash); err != nil {
+		row.Status = "NOT consistent with the latest checkpoint: " + err.Error()
+		return row
+	}
+	row.OK = true
+	row.Status = fmt.Sprintf("Signed; consistent with the latest checkpoint (size %d): proof of %d hashes verified.", latest.Size, len(p))
+	return row
+}
+
+// checkOld checks the stored checkpoint of a size an auditor typed.
+func (u *ui) checkOld(ctx context.Context, tenant, old string, size int64, latest ledger.Checkpoint, vs note.Verifiers) historyRow {
+	n, err := strconv.ParseInt(old, 10, 64)
+	if err != nil || n <= 0 || n > size {
+		return historyRow{Status: fmt.Sprintf("Give a size from 1 to %d.", size)}
+	}
+	cf, ok := u.s.cfg.Ledger.(checkpointFinder)
+	if !ok {
+		return historyRow{Size: n, Status: "This store cannot look checkpoints up by size."}
+	}
+	cp, err := cf.CheckpointAt(ctx, tenant, n)
+	if err != nil {
+		if auditshot.ErrorCode(err) == auditshot.ENOTFOUND {
+			return historyRow{Size: n, Status: fmt.Sprintf("The log signed no checkpoint of size %d.", n)}
+		}
+		return historyRow{Size: n, Status: auditshot.ErrorMessage(err)}
+	}
+	return u.consistency(ctx, tenant, *cp, latest, vs)
+}
