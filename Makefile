@@ -24,6 +24,7 @@ FUZZTIME ?= 60s
 .PHONY: help
 help:
 	@echo 'make run            install system packages, build, and start the service on ./auditshot-data'
+	@echo 'make demo           run the example agents against the demo app end to end; bundles in ./demo-output'
 	@echo 'make test           install packages and tools, vet, staticcheck, go test -race, the Python client tests'
 	@echo 'make test-python    run the Python client tests against the built server'
 	@echo 'make build          build .bin/auditshot'
@@ -33,6 +34,7 @@ help:
 	@echo 'make bench-ledger   run the ledger benchmark against Tessera (go run ./internal/benchledger)'
 	@echo 'make bench-api      run the API benchmark: capture overhead, event ingestion (go run ./internal/benchapi)'
 	@echo 'make bench-video    run the video benchmark: a flow with and without video (go run ./internal/benchvideo)'
+	@echo 'make bench-ui       run the console benchmark: the runs list over 100,000 runs (go run ./internal/benchui)'
 	@echo 'make deps           install the Debian/Ubuntu packages (scripts/install-deps)'
 	@echo 'make tools          install staticcheck into .bin/'
 	@echo 'make clean          remove .bin/ and demo and test output'
@@ -62,6 +64,13 @@ ADDR ?= 127.0.0.1:8080
 .PHONY: run
 run: deps build
 	$(BIN)/auditshot serve --addr $(ADDR) --data auditshot-data $(ARGS)
+
+# `make demo` runs the three example agents (examples/agents) against the
+# demo app through a fresh service, exports and verifies their evidence
+# bundles (scripts/demo). DEMO_ARGS=--serve keeps both running until Ctrl-C.
+.PHONY: demo
+demo: deps
+	GO=$(GO) BIN=$(BIN) scripts/demo $(DEMO_ARGS)
 
 .PHONY: lint
 lint: $(STATICCHECK)
@@ -104,10 +113,14 @@ bench-api: deps
 bench-video: deps
 	$(GO) run ./internal/benchvideo
 
+.PHONY: bench-ui
+bench-ui:
+	$(GO) run ./internal/benchui
+
 .PHONY: bench-ledger
 bench-ledger:
 	$(GO) run ./internal/benchledger
 
 .PHONY: clean
 clean:
-	rm -rf $(BIN) auditshot-demo.png auditshot-demo-evidence testoutput
+	rm -rf $(BIN) auditshot-demo.png auditshot-demo-evidence demo-output testoutput

@@ -50,6 +50,14 @@ var allowed = map[string][]string{
 	// auditshot package.
 	"examples/demoapp":     {"examples/demoapp/app"},
 	"examples/demoapp/app": {},
+	// The example agents and the demo are customers' code: they reach
+	// auditshot through the SDK (client) and its domain types only.
+	"examples/agents/internal/scenario": {root, "client"},
+	"examples/agents/internal/agentcmd": {"client", "examples/agents/internal/scenario"},
+	"examples/agents/refund":            {"examples/agents/internal/agentcmd", "examples/agents/internal/scenario"},
+	"examples/agents/access":            {"examples/agents/internal/agentcmd", "examples/agents/internal/scenario"},
+	"examples/agents/validation":        {"examples/agents/internal/agentcmd", "examples/agents/internal/scenario"},
+	"examples/demo":                     {root, "client"},
 }
 
 // anything holds the path prefixes whose packages may import any project
