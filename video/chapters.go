@@ -102,6 +102,9 @@ func (m *chapterMuxer) kill() {
 // addChapters writes the recording's chapters into the encoded video and
 // returns the path of the result.
 func (r *Recorder) addChapters() (string, error) {
+	if r.mux == nil {
+		return r.out, nil // Config.FileChapters is off
+	}
 	durMS := (time.Duration(r.k) * time.Second / time.Duration(r.e.cfg.FPS)).Milliseconds()
 	if err := r.ffmpegDone(r.mux.run(r.out, ffmetadata(r.chapters, durMS)), r.mux.stderr); err != nil {
 		return "", err

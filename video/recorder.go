@@ -252,8 +252,10 @@ func (r *Recorder) start(first image.Point, t0 time.Time) error {
 	if err := r.cmd.Start(); err != nil {
 		return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: errNoFFmpeg + " (cannot start " + cfg.FFmpegPath + ")", Err: err}
 	}
-	if r.mux, err = r.startMuxer(r.dir); err != nil {
-		return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: errNoFFmpeg + " (cannot start " + cfg.FFmpegPath + ")", Err: err}
+	if cfg.FileChapters {
+		if r.mux, err = r.startMuxer(r.dir); err != nil {
+			return &auditshot.Error{Code: auditshot.EUNAVAILABLE, Message: errNoFFmpeg + " (cannot start " + cfg.FFmpegPath + ")", Err: err}
+		}
 	}
 	r.started = time.Now()
 	r.log.Debug("ffmpeg started", logKeyArgs, args)

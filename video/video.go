@@ -15,7 +15,8 @@
 //
 // Step changes become chapters: returned as data, marshalable to a JSON
 // sidecar, and embedded in the file (MP4 chapters, with a QuickTime chapter
-// track as a second, data-only stream; WebM chapters), so players list the
+// track as a second, data-only stream; WebM chapters) when Config.FileChapters
+// is set, so players list the
 // steps. In the file, a chapter named "start" covers the video before the
 // first step, and a step superseded within a millisecond is left out.
 //

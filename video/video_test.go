@@ -55,7 +55,7 @@ func TestEncode(t *testing.T) {
 			t.Parallel()
 			const w, h = 640, 360
 			dir := outputDir(t)
-			enc := MustNew(t, video.Config{Format: tc.format})
+			enc := MustNew(t, video.Config{Format: tc.format, FileChapters: true})
 			frames, end := flow(t, w, h)
 			path, res := encodeToFile(t, enc, frames, end, dir, "flow."+tc.format)
 
@@ -186,7 +186,7 @@ func TestEncode_FileChapters(t *testing.T) {
 	want := []chapter{{0, 500, "start"}, {500, 1000, "1/3 click #a"}, {1000, 2000, "3/3 press Enter"}}
 	for _, format := range []string{video.FormatMP4, video.FormatWebM} {
 		t.Run(format, func(t *testing.T) {
-			enc := MustNew(t, video.Config{Format: format})
+			enc := MustNew(t, video.Config{Format: format, FileChapters: true})
 			path, res := encodeToFile(t, enc, frames, at(2), outputDir(t), "chapters."+format)
 			if len(res.Chapters) != 3 {
 				t.Errorf("Result.Chapters = %+v, want all 3 steps", res.Chapters)
@@ -253,7 +253,7 @@ func TestEncode_HostileText(t *testing.T) {
 		})
 	}
 	dir := outputDir(t)
-	enc := MustNew(t, video.Config{})
+	enc := MustNew(t, video.Config{FileChapters: true})
 	path, res := encodeToFile(t, enc, frames, at(0.3*float64(len(hostile))), dir, "hostile.mp4")
 	checkDecodes(t, path)
 	if len(res.Chapters) != len(hostile) {
