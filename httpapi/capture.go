@@ -128,26 +128,34 @@ func (s *Server) checkCapture(ctx context.Context, c caller, req *captureRequest
 	if _, err := req.CaptureOptions.Normalize(c.tenant.CapturePolicy()); err != nil {
 		return err
 	}
-	switch {
-	case len(req.Name) > 256:
-		return auditshot.Errorf(auditshot.EINVALID, "name: longer than 256 bytes")
-	case req.Role != "" && req.RunID == "":
+	if req.Role != "" && req.RunID == "" {
 		return auditshot.Errorf(auditshot.EINVALID, "role: needs run_id")
-	case req.WebhookURL != "" && !req.Async:
-		return auditshot.Errorf(auditshot.EINVALID, "webhook_url: only for async captures")
 	}
-	if req.WebhookURL != "" {
-		if err := checkWebhookURL(req.WebhookURL); err != nil {
+	return s.checkRecording(ctx, c, req.Name, req.RunID, req.WebhookURL, req.Async, "captures")
+}
+
+// checkRecording checks what a capture and a flow share: the name, the
+// webhook (async only), and the run, which must be the tenant's and still
+// running. what names the kind of request in messages.
+func (s *Server) checkRecording(ctx context.Context, c caller, name, runID, webhookURL string, async bool, what string) error {
+	switch {
+	case len(name) > 256:
+		return auditshot.Errorf(auditshot.EINVALID, "name: longer than 256 bytes")
+	case webhookURL != "" && !async:
+		return auditshot.Errorf(auditshot.EINVALID, "webhook_url: only for async %s", what)
+	}
+	if webhookURL != "" {
+		if err := checkWebhookURL(webhookURL); err != nil {
 			return err
 		}
 	}
-	if req.RunID != "" {
-		run, err := s.cfg.Runs.FindRun(ctx, c.tenant.ID, req.RunID)
+	if runID != "" {
+		run, err := s.cfg.Runs.FindRun(ctx, c.tenant.ID, runID)
 		if err != nil {
 			return err
 		}
 		if run.Status != auditshot.RunRunning {
-			return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", req.RunID)
+			return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", runID)
 		}
 	}
 	return nil

@@ -105,27 +105,7 @@ func (s *Server) checkSequence(ctx context.Context, c caller, req sequenceReques
 	if _, err := req.SequenceOptions.Normalize(c.tenant.CapturePolicy()); err != nil {
 		return err
 	}
-	switch {
-	case len(req.Name) > 256:
-		return auditshot.Errorf(auditshot.EINVALID, "name: longer than 256 bytes")
-	case req.WebhookURL != "" && !req.Async:
-		return auditshot.Errorf(auditshot.EINVALID, "webhook_url: only for async flows")
-	}
-	if req.WebhookURL != "" {
-		if err := checkWebhookURL(req.WebhookURL); err != nil {
-			return err
-		}
-	}
-	if req.RunID != "" {
-		run, err := s.cfg.Runs.FindRun(ctx, c.tenant.ID, req.RunID)
-		if err != nil {
-			return err
-		}
-		if run.Status != auditshot.RunRunning {
-			return auditshot.Errorf(auditshot.ECONFLICT, "run %q has finished", req.RunID)
-		}
-	}
-	return nil
+	return s.checkRecording(ctx, c, req.Name, req.RunID, req.WebhookURL, req.Async, "flows")
 }
 
 // sequenceJob runs an async flow. A flow whose secrets were kept only in
