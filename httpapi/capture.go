@@ -63,20 +63,7 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request, kind stri
 		return err
 	}
 	if req.Async {
-		res, err := s.reserveCapture(r.Context(), w.Header(), c)
-		if err != nil {
-			return err
-		}
-		j, err := s.enqueue(r.Context(), c, kind, body(r), req.WebhookURL)
-		if err != nil {
-			res.release(r.Context())
-			return err
-		}
-		res.keep()
-		w.Header().Set("Location", "/v1/jobs/"+j.ID)
-		w.Header().Set("X-Job-Id", j.ID)
-		writeJSON(w, http.StatusAccepted, j)
-		return nil
+		return s.acceptJob(w, r, c, kind, req.WebhookURL)
 	}
 	out, raw, err := s.captureNow(r.Context(), w.Header(), c, req)
 	if err != nil {
@@ -95,6 +82,26 @@ func (s *Server) handleCapture(w http.ResponseWriter, r *http.Request, kind stri
 		return nil
 	}
 	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// acceptJob reserves a capture of the tenant's quota, queues the request
+// as a job of kind and answers 202 with the job; the reservation is
+// released if the job cannot be queued.
+func (s *Server) acceptJob(w http.ResponseWriter, r *http.Request, c caller, kind, webhookURL string) error {
+	res, err := s.reserveCapture(r.Context(), w.Header(), c)
+	if err != nil {
+		return err
+	}
+	j, err := s.enqueue(r.Context(), c, kind, body(r), webhookURL)
+	if err != nil {
+		res.release(r.Context())
+		return err
+	}
+	res.keep()
+	w.Header().Set("Location", "/v1/jobs/"+j.ID)
+	w.Header().Set("X-Job-Id", j.ID)
+	writeJSON(w, http.StatusAccepted, j)
 	return nil
 }
 

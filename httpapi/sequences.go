@@ -70,21 +70,12 @@ func (s *Server) handleSequence(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkSequence(r.Context(), c, req); err != nil {
 		return err
 	}
+	if req.Async {
+		return s.acceptJob(w, r, c, auditshot.JobSequence, req.WebhookURL)
+	}
 	res, err := s.reserveCapture(r.Context(), w.Header(), c)
 	if err != nil {
 		return err
-	}
-	if req.Async {
-		j, err := s.enqueue(r.Context(), c, auditshot.JobSequence, body(r), req.WebhookURL)
-		if err != nil {
-			res.release(r.Context())
-			return err
-		}
-		res.keep()
-		w.Header().Set("Location", "/v1/jobs/"+j.ID)
-		w.Header().Set("X-Job-Id", j.ID)
-		writeJSON(w, http.StatusAccepted, j)
-		return nil
 	}
 	out, err := s.sequence(r.Context(), c, req, c.tenant.CapturePolicy())
 	if err != nil {
