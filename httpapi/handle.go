@@ -29,7 +29,11 @@ const (
 )
 
 // logInfo is what a handler learns that the request's log line reports.
-type logInfo struct{ tenant, key string }
+type logInfo struct {
+	tenant, key string
+	// start is when the request reached the server.
+	start time.Time
+}
 
 // caller is the authenticated key and its tenant.
 type caller struct {
@@ -147,7 +151,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", rid)
 		rw := &statusWriter{ResponseWriter: w}
-		info := &logInfo{}
+		info := &logInfo{start: start}
 		ctx := context.WithValue(context.WithValue(r.Context(), ctxRequestID, rid), ctxLogInfo, info)
 		r = r.WithContext(ctx)
 		next.ServeHTTP(rw, r)

@@ -16,6 +16,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/auditshot/auditshot"
@@ -240,16 +241,30 @@ func (u *ui) base(ur *uiRequest, title, nav string) uiBase {
 	return b
 }
 
+// renderBufs keeps the buffers pages are made in (a runs page is ~60 KB).
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // render writes a page; a template failure becomes an error page.
 func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
-	var buf bytes.Buffer
-	if err := uiPages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			renderBufs.Put(buf)
+		}
+	}()
+	if err := uiPages[page].ExecuteTemplate(buf, "layout", data); err != nil {
 		u.s.log.Error("render page", "request_id", requestID(r.Context()), "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	// How long the server took to make the page, for the browser's
+	// developer tools and the console benchmark (W3C Server Timing).
+	if info, ok := r.Context().Value(ctxLogInfo).(*logInfo); ok && !info.start.IsZero() {
+		w.Header().Set("Server-Timing", "app;desc=\"page made\";dur="+strconv.FormatFloat(float64(time.Since(info.start).Microseconds())/1000, 'f', 3, 64))
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

@@ -556,6 +556,10 @@ func testUIAuthorization(t *testing.T, s *testServer, f uiFixture, auditor strin
 		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" || h.Get("Cache-Control") != "no-store" {
 			t.Errorf("headers %v", h)
 		}
+		// The time the server took, which make bench-ui reads.
+		if st := h.Get("Server-Timing"); !regexp.MustCompile(`^app;desc="page made";dur=[0-9]+\.[0-9]{3}$`).MatchString(st) {
+			t.Errorf("Server-Timing %q", st)
+		}
 	})
 	t.Run("BadKey", func(t *testing.T) {
 		resp, page := uiDo(t, uiClient(t), "POST", s.URL+"/ui/login", url.Values{"key": {"ask_nope_nope"}})
