@@ -9,7 +9,9 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // runID matches the id of a seeded run.
@@ -57,27 +59,53 @@ func signIn(ctx context.Context, base, key string) (*console, error) {
 	return c, nil
 }
 
-// runsPage gets /ui/runs?query and reads the whole page.
-func (c *console) runsPage(ctx context.Context, query string) error {
+// runsPage gets /ui/runs?query, reads the whole page and returns the
+// server's time to make it, from the page's Server-Timing header.
+func (c *console) runsPage(ctx context.Context, query string) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/ui/runs?"+query, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	switch {
 	case err != nil:
-		return fmt.Errorf("GET /ui/runs?%s: %w", query, err)
+		return 0, fmt.Errorf("GET /ui/runs?%s: %w", query, err)
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("GET /ui/runs: %w", errNoConsole)
+		return 0, fmt.Errorf("GET /ui/runs: %w", errNoConsole)
 	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("GET /ui/runs?%s: %s (signed out?): %.300s", query, resp.Status, body)
+		return 0, fmt.Errorf("GET /ui/runs?%s: %s (signed out?): %.300s", query, resp.Status, body)
 	case !runID.Match(body):
-		return fmt.Errorf("GET /ui/runs?%s: the page lists no runs", query)
+		return 0, fmt.Errorf("GET /ui/runs?%s: the page lists no runs", query)
 	}
-	return nil
+	d, err := serverTiming(resp.Header.Get("Server-Timing"), "app")
+	if err != nil {
+		return 0, fmt.Errorf("GET /ui/runs?%s: %w", query, err)
+	}
+	return d, nil
+}
+
+// serverTiming reads the duration of metric name from a Server-Timing
+// header ("app;desc=\"page made\";dur=1.234").
+func serverTiming(h, name string) (time.Duration, error) {
+	for _, m := range strings.Split(h, ",") {
+		parts := strings.Split(strings.TrimSpace(m), ";")
+		if parts[0] != name {
+			continue
+		}
+		for _, p := range parts[1:] {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "dur="); ok {
+				ms, err := strconv.ParseFloat(v, 64)
+				if err != nil || ms < 0 {
+					return 0, fmt.Errorf("Server-Timing %q: bad dur", h)
+				}
+				return time.Duration(ms * float64(time.Millisecond)), nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no %q duration in the answer's Server-Timing header %q", name, h)
 }
