@@ -23,6 +23,13 @@ type Checkpoint struct {
 	Time time.Time `json:"time"`
 }
 
+// DefaultCheckpointLimit is how many checkpoints Checkpoints returns when
+// not told; MaxCheckpointLimit is the most it returns.
+const (
+	DefaultCheckpointLimit = 50
+	MaxCheckpointLimit     = 1000
+)
+
 // LedgerService reads a tenant's append-only log and issues its signed
 // checkpoints. Entries are appended only by the services whose writes they
 // record (RunService, TenantService, ...), in the same transaction.
@@ -41,6 +48,13 @@ type LedgerService interface {
 	// LatestCheckpoint returns the tenant's latest checkpoint. Returns
 	// ENOTFOUND if the tenant has none.
 	LatestCheckpoint(ctx context.Context, tenantID string) (*Checkpoint, error)
+	// Checkpoints returns the tenant's stored checkpoints smaller than
+	// before (every one if before <= 0), largest first, at most limit
+	// (limit <= 0 means DefaultCheckpointLimit, and at most
+	// MaxCheckpointLimit). Each is the signed note
+	// as it was issued; the caller checks signatures and consistency.
+	// Returns ENOTFOUND for an unknown tenant.
+	Checkpoints(ctx context.Context, tenantID string, before int64, limit int) ([]Checkpoint, error)
 	// Entries returns the encoded entries [start, end) of the tenant's log,
 	// exactly as stored. Returns EINVALID for a range that is empty, negative
 	// or beyond the log's size.

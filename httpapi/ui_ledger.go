@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -16,8 +15,8 @@ import (
 )
 
 // What the console's ledger page reads beyond Ledger, when the Ledger
-// offers it (sqlite.DB offers the first two): the log's RFC 3161 anchors,
-// its stored checkpoints by size, and a listing of its checkpoints.
+// offers it (sqlite.DB does): the log's RFC 3161 anchors and its stored
+// checkpoints by size.
 type (
 	anchorLister interface {
 		// Anchors returns the tenant's anchors in log order.
@@ -27,11 +26,6 @@ type (
 		// CheckpointAt returns the tenant's stored checkpoint of a size.
 		// Returns ENOTFOUND if there is none.
 		CheckpointAt(ctx context.Context, tenantID string, size int64) (*auditshot.Checkpoint, error)
-	}
-	checkpointLister interface {
-		// Checkpoints returns the tenant's latest checkpoints, newest
-		// first, at most limit.
-		Checkpoints(ctx context.Context, tenantID string, limit int) ([]auditshot.Checkpoint, error)
 	}
 )
 
@@ -51,11 +45,13 @@ type ledgerPage struct {
 	History    []historyRow
 	// NoHistory says why there is no older checkpoint to show.
 	NoHistory string
-	Old       string
-	OldResult *historyRow
-	Anchors   []anchorRow
-	Access    []accessRow
-	NoAccess  string
+	// OlderURL and NewestURL page through the history.
+	OlderURL, NewestURL string
+	Old                 string
+	OldResult           *historyRow
+	Anchors             []anchorRow
+	Access              []accessRow
+	NoAccess            string
 }
 
 type keyView struct{ Key, Fingerprint string }
@@ -112,15 +108,25 @@ func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest)
 		}
 		p.Keys = append(p.Keys, keyView{Key: k, Fingerprint: fp})
 	}
-	history, err := u.history(ctx, tenant, cp.Size)
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	history, next, err := u.history(ctx, tenant, cp.Size, before)
 	if err != nil {
 		return err
 	}
 	for _, old := range history {
 		p.History = append(p.History, u.consistency(ctx, tenant, old, latest, vs))
 	}
+	if next != "" {
+		p.OlderURL = "/ui/ledger?before=" + next + "#hist-h"
+	}
+	if before > 0 {
+		p.NewestURL = "/ui/ledger#hist-h"
+	}
 	if len(p.History) == 0 {
-		p.NoHistory = "No earlier checkpoint is listed: the history shows the checkpoints time-stamped by anchors, and this log has none yet."
+		p.NoHistory = "The log has signed no earlier checkpoint."
+		if before > 0 {
+			p.NoHistory = "No checkpoint is older than these."
+		}
 	}
 	if old := r.URL.Query().Get("old"); old != "" {
 		p.Old = old
@@ -158,44 +164,23 @@ func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest)
 	return nil
 }
 
-// history returns earlier checkpoints of the log (smaller than size),
-// newest first: those the Ledger lists, else those its anchors time-stamp.
-func (u *ui) history(ctx context.Context, tenant string, size int64) ([]auditshot.Checkpoint, error) {
-	var out []auditshot.Checkpoint
-	if cl, ok := u.s.cfg.Ledger.(checkpointLister); ok {
-		cps, err := cl.Checkpoints(ctx, tenant, uiHistory+1)
-		if err != nil {
-			return nil, err
-		}
-		out = cps
-	} else if al, ok := u.s.cfg.Ledger.(anchorLister); ok {
-		cf, ok := u.s.cfg.Ledger.(checkpointFinder)
-		if !ok {
-			return nil, nil
-		}
-		anchors, err := al.Anchors(ctx, tenant)
-		if err != nil {
-			return nil, err
-		}
-		seen := map[int64]bool{}
-		for _, a := range slices.Backward(anchors) {
-			if seen[a.CheckpointSize] || len(out) > uiHistory {
-				continue
-			}
-			seen[a.CheckpointSize] = true
-			cp, err := cf.CheckpointAt(ctx, tenant, a.CheckpointSize)
-			if err != nil {
-				if auditshot.ErrorCode(err) == auditshot.ENOTFOUND {
-					continue
-				}
-				return nil, err
-			}
-			out = append(out, *cp)
-		}
+// history returns a page of the log's earlier checkpoints (smaller than
+// size, and than before if it is set), largest first, and the value of
+// before for the next page ("" if there is none).
+func (u *ui) history(ctx context.Context, tenant string, size, before int64) ([]auditshot.Checkpoint, string, error) {
+	if before <= 0 || before > size {
+		before = size
 	}
-	out = slices.DeleteFunc(out, func(c auditshot.Checkpoint) bool { return c.Size >= size || c.Size == 0 })
-	slices.SortFunc(out, func(a, b auditshot.Checkpoint) int { return cmp.Compare(b.Size, a.Size) })
-	return out[:min(len(out), uiHistory)], nil
+	cps, err := u.s.cfg.Ledger.Checkpoints(ctx, tenant, before, uiHistory+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(cps) > uiHistory {
+		cps = cps[:uiHistory]
+		next = strconv.FormatInt(cps[uiHistory-1].Size, 10)
+	}
+	return slices.DeleteFunc(cps, func(c auditshot.Checkpoint) bool { return c.Size == 0 }), next, nil
 }
 
 // consistency checks an earlier checkpoint: its signature, and the proof

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/auditshot/auditshot"
@@ -76,18 +77,27 @@ func (db *DB) LatestCheckpoint(ctx context.Context, tenantID string) (*auditshot
 }
 
 func latestCheckpoint(ctx context.Context, q querier, tenantID string) (*auditshot.Checkpoint, error) {
-	var (
-		cp   = auditshot.Checkpoint{TenantID: tenantID}
-		root []byte
-		at   int64
-	)
-	err := q.QueryRowContext(ctx, `SELECT size, root_hash, note, created_at FROM ledger_checkpoints
-		WHERE tenant_id = ? ORDER BY size DESC LIMIT 1`, tenantID).Scan(&cp.Size, &root, &cp.Note, &at)
+	cp, err := scanCheckpoint(tenantID, q.QueryRowContext(ctx, `SELECT size, root_hash, note, created_at FROM ledger_checkpoints
+		WHERE tenant_id = ? ORDER BY size DESC LIMIT 1`, tenantID))
 	if errNotFound(err) {
 		return nil, auditshot.Errorf(auditshot.ENOTFOUND, "tenant %q has no checkpoint", tenantID)
 	}
 	if err != nil {
 		return nil, internal("read checkpoint", err)
+	}
+	return cp, nil
+}
+
+// scanCheckpoint reads a row of (size, root_hash, note, created_at). The
+// origin is the one the note states.
+func scanCheckpoint(tenantID string, row interface{ Scan(...any) error }) (*auditshot.Checkpoint, error) {
+	var (
+		cp   = auditshot.Checkpoint{TenantID: tenantID}
+		root []byte
+		at   int64
+	)
+	if err := row.Scan(&cp.Size, &root, &cp.Note, &at); err != nil {
+		return nil, err
 	}
 	copy(cp.RootHash[:], root)
 	cp.Time = fromUnixNano(at)
@@ -97,6 +107,40 @@ func latestCheckpoint(ctx context.Context, q querier, tenantID string) (*auditsh
 		}
 	}
 	return &cp, nil
+}
+
+// Checkpoints returns the tenant's stored checkpoints smaller than before
+// (all if before <= 0), largest first, at most limit. Returns ENOTFOUND
+// for an unknown tenant.
+func (db *DB) Checkpoints(ctx context.Context, tenantID string, before int64, limit int) ([]auditshot.Checkpoint, error) {
+	if _, err := db.FindTenant(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = auditshot.DefaultCheckpointLimit
+	}
+	limit = min(limit, auditshot.MaxCheckpointLimit)
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := db.rdb.QueryContext(ctx, `SELECT size, root_hash, note, created_at FROM ledger_checkpoints
+		WHERE tenant_id = ? AND size < ? ORDER BY size DESC LIMIT ?`, tenantID, before, limit)
+	if err != nil {
+		return nil, internal("list checkpoints", err)
+	}
+	defer rows.Close()
+	var out []auditshot.Checkpoint
+	for rows.Next() {
+		cp, err := scanCheckpoint(tenantID, rows)
+		if err != nil {
+			return nil, internal("list checkpoints", err)
+		}
+		out = append(out, *cp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("list checkpoints", err)
+	}
+	return out, nil
 }
 
 // CheckpointAll signs a checkpoint for every tenant whose log has grown

@@ -172,6 +172,43 @@ func TestLedger_CheckpointsAndProofs(t *testing.T) {
 			t.Errorf("range [%d, %d) in %d: %v", start, end, c.Size, err)
 		}
 	}
+	t.Run("History", func(t *testing.T) {
+		// Every checkpoint signed is listed, largest first, with its
+		// note as issued; before and limit page through them.
+		var all []auditshot.Checkpoint
+		for before := int64(0); ; {
+			page, err := db.Checkpoints(ctx, "acme", before, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			if len(page) > 2 {
+				t.Fatalf("limit 2: %d checkpoints", len(page))
+			}
+			all = append(all, page...)
+			before = page[len(page)-1].Size
+		}
+		if len(all) != len(cps) {
+			t.Fatalf("Checkpoints listed %d, signed %d", len(all), len(cps))
+		}
+		for i, got := range all {
+			want := cps[len(cps)-1-i]
+			if got.Size != want.Size || got.RootHash != want.Hash || got.Origin != want.Origin || got.Time.IsZero() {
+				t.Errorf("checkpoint %d: size %d root %x origin %q at %v; want size %d root %x origin %q",
+					i, got.Size, got.RootHash, got.Origin, got.Time, want.Size, want.Hash, want.Origin)
+			}
+			if c := openCheckpoint(t, db, &got); c.Size != want.Size || c.Hash != want.Hash {
+				t.Errorf("checkpoint %d: its note states %+v, want %+v", i, c, want)
+			}
+		}
+		if got, err := db.Checkpoints(ctx, "acme", 0, 0); err != nil || len(got) != len(cps) {
+			t.Errorf("default limit: %d checkpoints, %v", len(got), err)
+		}
+		_, err := db.Checkpoints(ctx, "nobody", 0, 0)
+		wantCode(t, err, auditshot.ENOTFOUND)
+	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		_, err := db.InclusionProof(ctx, "acme", 5, 42)
 		wantCode(t, err, auditshot.EINVALID)

@@ -380,6 +380,41 @@ func TestUI(t *testing.T) {
 			t.Errorf("checking the checkpoint of size %s: %q", size, got)
 		}
 		screenshot(t, ctx, dir, "05-ledger")
+
+		// The history lists every earlier checkpoint, each checked
+		// against the current one, 20 to a page.
+		r := &auditshot.Run{TenantID: "default", Workflow: "checkpoint_history", Agent: auditshot.Agent{ID: "agent-cp"}}
+		if err := s.DB.CreateRun(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		for range 22 {
+			if err := s.DB.AddEvent(t.Context(), &auditshot.Event{TenantID: "default", RunID: r.ID, Type: auditshot.EventNote, Name: "tick"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB.SignCheckpoint(t.Context(), "default"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(t, ctx, "open the ledger", chromedp.Navigate(s.URL+"/ui/ledger"), chromedp.WaitVisible(chromedp.ID("access-h")))
+		rows := eval[[]string](t, ctx, `[...document.querySelectorAll('#hist-h ~ .table-wrap tbody tr')].map(r => r.innerText)`)
+		if len(rows) != 20 {
+			t.Fatalf("the history's first page has %d rows, want 20", len(rows))
+		}
+		for _, row := range rows {
+			if !strings.Contains(row, "consistent with the latest checkpoint") {
+				t.Errorf("history row %q is not shown consistent", row)
+			}
+		}
+		screenshot(t, ctx, dir, "05-ledger-history")
+		run(t, ctx, "older checkpoints", chromedp.Click(`#hist-h ~ .pager a[href^="/ui/ledger?before="]`), chromedp.WaitVisible(`#hist-h ~ .pager a[href="/ui/ledger#hist-h"]`))
+		older := eval[[]int64](t, ctx, `[...document.querySelectorAll('#hist-h ~ .table-wrap tbody tr td:first-child')].map(td => +td.textContent)`)
+		first, err := strconv.ParseInt(strings.Fields(rows[19])[0], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(older) == 0 || older[0] >= first {
+			t.Errorf("the second page of the history has sizes %v, want them below the first page's last, %d", older, first)
+		}
 	})
 
 	t.Run("Export", func(t *testing.T) {
