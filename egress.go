@@ -14,6 +14,10 @@ type EgressPolicy struct {
 	// ("intranet.example") that are reachable although the default rules
 	// would refuse them.
 	Allow []string `json:"allow,omitempty"`
+	// Offline refuses every destination, whatever Allow says: a capture
+	// under it loads only inline HTML and data: URLs. It is how the
+	// service prints its own documents (the evidence report).
+	Offline bool `json:"offline,omitempty"`
 }
 
 // EgressRecord is one connection or request the egress proxy handled.

@@ -187,3 +187,40 @@ pc.createOffer().then(o => pc.setLocalDescription(o));
 		t.Errorf("::1 accepted %d connections", v6.accepted.Load())
 	}
 }
+
+// TestEgress_Offline checks that a capture of inline HTML under an offline
+// policy renders, and that the page reaches nothing, not even a loopback
+// address the policy's allowlist names: each attempt is in the network
+// log as refused by rule "offline" and the trap accepts no connection.
+func TestEgress_Offline(t *testing.T) {
+	e := Shared(t)
+	tr := newTrap(t, "127.0.0.1:0")
+	if tr == nil {
+		t.Fatal("cannot listen on 127.0.0.1")
+	}
+	p := tr.port()
+	html := fmt.Sprintf(`<title>offline</title><body style="background:#0f0"><img src="http://127.0.0.1:%[1]s/img.png">
+<script>fetch('http://127.0.0.1:%[1]s/fetch').catch(() => {});</script>`, p)
+	res, err := e.Capture(t.Context(), auditshot.CaptureOptions{HTML: html, Delay: 300, Timeout: 15000},
+		auditshot.CapturePolicy{Egress: auditshot.EgressPolicy{Offline: true, Allow: []string{"127.0.0.1"}}, AllowScripts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Evidence.Title != "offline" {
+		t.Errorf("title %q", res.Evidence.Title)
+	}
+	blocked := map[string]string{}
+	for _, q := range res.Evidence.Network {
+		if q.Blocked != "" {
+			blocked[q.URL] = q.Blocked
+		}
+	}
+	for _, want := range []string{"/img.png", "/fetch"} {
+		if rule := blocked["http://127.0.0.1:"+p+want]; rule != "offline" {
+			t.Errorf("%s: refused by %q, want \"offline\"; refused: %v", want, rule, blocked)
+		}
+	}
+	if n := tr.accepted.Load(); n != 0 {
+		t.Errorf("the trap accepted %d connections", n)
+	}
+}

@@ -86,8 +86,10 @@ func RefusedRule(err error) string {
 // literals not written canonically, and non-web schemes, unless its
 // allowlist names the address or host. A Policy is immutable and safe for
 // concurrent use; the zero Policy applies the default rules with an empty
-// allowlist.
+// allowlist. An offline Policy refuses every destination (rule "offline").
 type Policy struct {
+	// offline refuses everything (auditshot.EgressPolicy.Offline).
+	offline  bool
 	prefixes []netip.Prefix
 	names    map[string]bool
 	domains  []string // "*.example.com" is stored as "example.com"
@@ -103,7 +105,7 @@ type Policy struct {
 // It returns an *auditshot.Error with code EINVALID naming the first entry
 // that is none of these.
 func NewPolicy(p auditshot.EgressPolicy) (*Policy, error) {
-	pol := &Policy{names: make(map[string]bool)}
+	pol := &Policy{names: make(map[string]bool), offline: p.Offline}
 	for _, entry := range p.Allow {
 		if why := pol.add(strings.TrimSpace(entry)); why != "" {
 			return nil, auditshot.Errorf(auditshot.EINVALID, "egress allow entry %q: %s", entry, why)
@@ -198,6 +200,9 @@ func (p *Policy) allowsName(host string) bool {
 // ip is allowed, or when no rule refuses ip, and otherwise an
 // *auditshot.Error with code EFORBIDDEN wrapping a *RefusedError.
 func (p *Policy) CheckAddr(host string, ip netip.Addr) error {
+	if p != nil && p.offline {
+		return refuse(host, ip, RuleOffline, "the policy allows no network access")
+	}
 	if p.allowsName(host) {
 		return nil
 	}
@@ -219,6 +224,9 @@ func (p *Policy) CheckAddr(host string, ip netip.Addr) error {
 // to (localhost, metadata.google.internal), unless allowed; the caller must
 // then resolve the name and check every address.
 func (p *Policy) CheckHost(host string) (netip.Addr, error) {
+	if p != nil && p.offline {
+		return netip.Addr{}, refuse(host, netip.Addr{}, RuleOffline, "the policy allows no network access")
+	}
 	if ip, canonical, ok := ParseHostIP(host); ok {
 		if !canonical {
 			return netip.Addr{}, refuse(host, ip.WithZone(""), RuleAmbiguousIPSpelling, "IP address not written in canonical form")

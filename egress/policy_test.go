@@ -425,3 +425,29 @@ func TestPolicy_CheckHost(t *testing.T) {
 		t.Errorf("message %q carries a raw newline", msg)
 	}
 }
+
+// TestPolicy_Offline checks that an offline policy refuses every
+// destination, even one its allowlist names, without resolving names.
+func TestPolicy_Offline(t *testing.T) {
+	res := newResolver(map[string][]string{"public.test": {"93.184.216.34"}, "intranet.test": {"10.1.2.3"}})
+	p, err := egress.NewPolicy(auditshot.EgressPolicy{Offline: true, Allow: []string{"127.0.0.1", "intranet.test", "10.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"http://public.test/", "https://intranet.test/", "http://127.0.0.1:9/", "http://[::1]/", "ws://93.184.216.34/"} {
+		if _, err := p.CheckURL(t.Context(), u, res); egress.RefusedRule(err) != egress.RuleOffline || auditshot.ErrorCode(err) != auditshot.EFORBIDDEN {
+			t.Errorf("CheckURL(%s) = %v, want refused by rule %q", u, err, egress.RuleOffline)
+		}
+	}
+	for _, a := range []string{"93.184.216.34", "127.0.0.1", "10.1.2.3"} {
+		if err := p.CheckAddr("intranet.test", netip.MustParseAddr(a)); egress.RefusedRule(err) != egress.RuleOffline {
+			t.Errorf("CheckAddr(%s) = %v, want refused by rule %q", a, err, egress.RuleOffline)
+		}
+	}
+	if len(res.calls) != 0 {
+		t.Errorf("an offline policy resolved names: %v", res.calls)
+	}
+	if _, err := p.DialContext(t.Context(), "tcp", "127.0.0.1:9"); egress.RefusedRule(err) != egress.RuleOffline {
+		t.Errorf("DialContext = %v, want refused by rule %q", err, egress.RuleOffline)
+	}
+}

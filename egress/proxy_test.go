@@ -254,3 +254,19 @@ func TestSession_DialsTheCheckedAddress(t *testing.T) {
 	})
 	dst.assertUntouched(t)
 }
+
+// TestSession_Offline checks that a session armed with an offline policy
+// reaches nothing, not even a loopback address its allowlist names.
+func TestSession_Offline(t *testing.T) {
+	dst := listenCanary(t, "127.0.0.1:0")
+	s := mustOpen(t, egress.Config{}, nil)
+	if err := s.Arm(auditshot.EgressPolicy{Offline: true, Allow: []string{"127.0.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := proxyClient(t, s, nil)
+	resp, _ := get(t, c, "http://127.0.0.1:"+dst.port()+"/")
+	assertRefused(t, resp, egress.RuleOffline)
+	resp, _, _ = rawConnect(t, s, "127.0.0.1:"+dst.port())
+	assertRefused(t, resp, egress.RuleOffline)
+	dst.assertUntouched(t)
+}

@@ -11,6 +11,9 @@ import (
 const (
 	// RuleUnarmed refuses everything a session handles before Arm.
 	RuleUnarmed = "unarmed"
+	// RuleOffline refuses every destination of an offline policy
+	// (auditshot.EgressPolicy.Offline).
+	RuleOffline = "offline"
 	// RuleScheme refuses URLs whose scheme is not http, https, ws or wss.
 	RuleScheme = "scheme"
 	// RuleInvalidHost refuses hosts that are neither an IP address nor a

@@ -267,14 +267,19 @@ func applyTenantUpdate(t *auditshot.Tenant, u auditshot.TenantUpdate) map[string
 		t.RetentionDays = *u.RetentionDays
 		changed["retention_days"] = t.RetentionDays
 	}
-	if u.Egress != nil && !slices.Equal(u.Egress.Allow, t.Egress.Allow) {
-		t.Egress.Allow = nil
+	if u.Egress != nil && (!slices.Equal(u.Egress.Allow, t.Egress.Allow) || u.Egress.Offline != t.Egress.Offline) {
+		wasOffline := t.Egress.Offline
+		t.Egress.Allow, t.Egress.Offline = nil, u.Egress.Offline
 		if len(u.Egress.Allow) > 0 {
 			t.Egress.Allow = slices.Clone(u.Egress.Allow)
 		}
 		// "allow" is written even when empty: the entry says the list was
-		// emptied.
-		changed["egress"] = map[string][]string{"allow": append([]string{}, t.Egress.Allow...)}
+		// emptied. "offline" is written when it is or was set.
+		e := map[string]any{"allow": append([]string{}, t.Egress.Allow...)}
+		if wasOffline || t.Egress.Offline {
+			e["offline"] = t.Egress.Offline
+		}
+		changed["egress"] = e
 	}
 	if u.AllowScripts != nil && *u.AllowScripts != t.AllowScripts {
 		t.AllowScripts = *u.AllowScripts

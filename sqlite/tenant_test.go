@@ -242,6 +242,38 @@ func TestUpdateTenant(t *testing.T) {
 			t.Errorf("entry actor %q data %s; want none and %s", e.Actor, e.Data, wantData)
 		}
 	})
+	t.Run("Offline", func(t *testing.T) {
+		// Turning the offline policy on and off is applied and recorded
+		// with the allowlist it leaves.
+		db := MustOpenDB(t)
+		MustCreateTenant(t, db, "acme")
+		for i, step := range []struct {
+			egress   auditshot.EgressPolicy
+			wantData string
+		}{
+			{auditshot.EgressPolicy{Offline: true}, `{"egress":{"allow":[],"offline":true}}`},
+			{auditshot.EgressPolicy{Allow: []string{"10.0.0.0/8"}}, `{"egress":{"allow":["10.0.0.0/8"],"offline":false}}`},
+		} {
+			got, err := db.UpdateTenant(t.Context(), "acme", "key1", auditshot.TenantUpdate{Egress: &step.egress})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found, err := db.FindTenant(t.Context(), "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Egress.Offline != step.egress.Offline || found.Egress.Offline != step.egress.Offline {
+				t.Errorf("step %d: offline %v (stored %v), want %v", i, got.Egress.Offline, found.Egress.Offline, step.egress.Offline)
+			}
+			e, err := ledger.Parse(mustEntries(t, db, "acme")[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(e.Data) != step.wantData {
+				t.Errorf("step %d: entry data %s, want %s", i, e.Data, step.wantData)
+			}
+		}
+	})
 	t.Run("NoChange", func(t *testing.T) {
 		db := MustOpenDB(t)
 		tn := MustCreateTenant(t, db, "acme")
