@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"time"
 )
 
 // runTextChunk is how many rows of runs and of events IndexRunText
@@ -31,6 +32,36 @@ func (db *DB) IndexRunText(ctx context.Context) error {
 		}
 		if err := db.write(ctx, func(tx *batchTx) error { return tx.indexRunText(runTextChunk) }); err != nil {
 			return err
+		}
+	}
+}
+
+// RunTextPending returns how many runs and events (of every tenant) were
+// written and are not in the text index yet.
+func (db *DB) RunTextPending(ctx context.Context) (runs, events int64, err error) {
+	err = db.rdb.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM runs WHERE rowid > (SELECT runs FROM run_text_state)),
+		(SELECT COUNT(*) FROM events WHERE rowid > (SELECT events FROM run_text_state))`).Scan(&runs, &events)
+	if err != nil {
+		return 0, 0, internal("count unindexed run text", err)
+	}
+	return runs, events, nil
+}
+
+// RunTextIndexer calls IndexRunText at once and then every interval until
+// ctx is done, and returns ctx's error. Failures are logged and retried at
+// the next tick.
+func (db *DB) RunTextIndexer(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := db.IndexRunText(ctx); err != nil && ctx.Err() == nil {
+			db.log.Error("index run text", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
 		}
 	}
 }

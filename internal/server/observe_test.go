@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/internal/server"
@@ -87,5 +88,40 @@ func TestMetricsHealthAndLogs(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), key) {
 		t.Error("the log holds an API key")
+	}
+}
+
+// TestTextIndexer: the server indexes new runs' and events' text in the
+// background, with no search asking for it, and /metrics says how much is
+// pending.
+func TestTextIndexer(t *testing.T) {
+	s := startServer(t, func(c *server.Config) { c.TextIndexInterval = 20 * time.Millisecond })
+	r := &auditshot.Run{TenantID: "default", Workflow: "index_me", Agent: auditshot.Agent{ID: "agent-ix"}, Subject: "customer-ix"}
+	if err := s.DB.CreateRun(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.AddEvent(t.Context(), &auditshot.Event{TenantID: "default", RunID: r.ID, Type: auditshot.EventAction, Name: "approve_refund",
+		Data: []byte(`{"order":"ORD-77"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		runs, events, err := s.DB.RunTextPending(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runs == 0 && events == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, %d runs and %d events are still not indexed", runs, events)
+		}
+		<-poll.C
+	}
+	m := string(s.must(t, http.StatusOK, "GET", "/metrics", "", nil).Body)
+	if !strings.Contains(m, "auditshot_text_index_pending 0") {
+		t.Errorf("/metrics lacks auditshot_text_index_pending 0")
 	}
 }

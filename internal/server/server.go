@@ -38,6 +38,7 @@ const (
 	DefaultCheckpointInterval = 10 * time.Second
 	DefaultShutdownTimeout    = 60 * time.Second
 	DefaultAnchorInterval     = time.Hour
+	DefaultTextIndexInterval  = 5 * time.Second
 )
 
 // Config is the service's parts and settings. DB, Blobs and Engine are
@@ -67,10 +68,13 @@ type Config struct {
 	WebhookRetries     int
 	WebhookBackoff     time.Duration
 	CheckpointInterval time.Duration
-	ShutdownTimeout    time.Duration
-	MaxBodyBytes       int64
-	Version            string
-	Logger             *slog.Logger
+	// TextIndexInterval is how often the text that run searches look
+	// through is indexed in the background (and once at start).
+	TextIndexInterval time.Duration
+	ShutdownTimeout   time.Duration
+	MaxBodyBytes      int64
+	Version           string
+	Logger            *slog.Logger
 }
 
 // Server is the running service.
@@ -102,6 +106,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if cfg.TextIndexInterval <= 0 {
+		cfg.TextIndexInterval = DefaultTextIndexInterval
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
@@ -175,11 +182,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopBG = stop
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go func() {
 		defer s.bg.Done()
 		if err := db.RunCheckpointer(bg, cfg.CheckpointInterval); err != nil && bg.Err() == nil {
 			log.Error("checkpointer stopped", "err", err)
+		}
+	}()
+	go func() {
+		// Searches index what is pending themselves; indexing in the
+		// background (and at once, after an upgrade) keeps them from
+		// waiting for it.
+		defer s.bg.Done()
+		if err := db.RunTextIndexer(bg, cfg.TextIndexInterval); err != nil && bg.Err() == nil {
+			log.Error("text indexer stopped", "err", err)
 		}
 	}()
 	go func() {
@@ -280,6 +296,7 @@ func metricsOf(db *sqlite.DB, eng *chromium.Engine) func() []httpapi.Metric {
 	return func() []httpapi.Metric {
 		e, d := eng.Stats(), db.Stats()
 		size, _ := db.LogSize(context.Background(), OperatorTenant)
+		pendingRuns, pendingEvents, _ := db.RunTextPending(context.Background())
 		return []httpapi.Metric{
 			{Name: "auditshot_capture_queue_depth", Type: "gauge", Help: "Captures waiting for the browser.", Value: float64(e.Queued)},
 			{Name: "auditshot_captures_total", Type: "counter", Help: "Captures the engine took.", Value: float64(e.Captures)},
@@ -287,6 +304,7 @@ func metricsOf(db *sqlite.DB, eng *chromium.Engine) func() []httpapi.Metric {
 			{Name: "auditshot_ledger_entries_appended_total", Type: "counter", Help: "Ledger entries appended since start.", Value: float64(d.Entries)},
 			{Name: "auditshot_ledger_batches_total", Type: "counter", Help: "Group-commit transactions since start.", Value: float64(d.Batches)},
 			{Name: "auditshot_ledger_size", Type: "gauge", Help: "Entries in the operator tenant's log.", Value: float64(size)},
+			{Name: "auditshot_text_index_pending", Type: "gauge", Help: "Runs and events not yet in the search index.", Value: float64(pendingRuns + pendingEvents)},
 		}
 	}
 }
