@@ -69,11 +69,11 @@ type anchorRow struct {
 }
 
 type accessRow struct {
-	Type, Actor, What, Time string
-	RunURL, RunID, SHA256   string
-	ArtifactURL, ExportID   string
-	Index                   int64
-	LeafHash                string
+	Type, Actor, ActorName, What, Time string
+	RunURL, RunID, SHA256              string
+	ArtifactURL, ExportID              string
+	Index                              int64
+	LeafHash                           string
 }
 
 func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest) error {
@@ -146,8 +146,19 @@ func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest)
 	if err != nil {
 		return err
 	}
+	// Name the keys that looked (a revoked key keeps its name).
+	names := map[string]string{}
+	if len(entries) > 0 {
+		keys, err := u.s.cfg.Tenants.ListAPIKeys(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			names[k.ID] = k.Name
+		}
+	}
 	for _, e := range entries {
-		row := accessRow{Type: e.Type, Actor: e.Actor, What: e.What, Time: uiTime(e.Time), RunID: e.RunID, SHA256: e.SHA256,
+		row := accessRow{Type: e.Type, Actor: e.Actor, ActorName: names[e.Actor], What: e.What, Time: uiTime(e.Time), RunID: e.RunID, SHA256: e.SHA256,
 			ExportID: e.ExportID, Index: e.Ledger.Index, LeafHash: e.Ledger.LeafHash}
 		if e.RunID != "" {
 			row.RunURL = "/ui/runs/" + url.PathEscape(e.RunID)

@@ -368,7 +368,7 @@ func TestUI(t *testing.T) {
 	t.Run("Ledger", func(t *testing.T) {
 		run(t, ctx, "open the ledger", chromedp.Navigate(s.URL+"/ui/ledger"), chromedp.WaitVisible(chromedp.ID("access-h")))
 		text := eval[string](t, ctx, "document.body.innerText")
-		for _, want := range []string{"Signature verified", s.LogKey, "evidence.viewed", auditorID, f.run.ID} {
+		for _, want := range []string{"Signature verified", s.LogKey, "evidence.viewed", auditorID, "test [audit]", f.run.ID} {
 			if !strings.Contains(text, want) {
 				t.Errorf("the ledger page does not show %q", want)
 			}
