@@ -15,9 +15,13 @@ import (
 // a full bucket holds the plan's per-minute rate and refills evenly over
 // a minute.
 type limiter struct {
-	now     func() time.Time
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	now func() time.Time
+	// maxBuckets, if set, is how many buckets the limiter holds before it
+	// forgets the full ones: for keys that are many (client addresses)
+	// and share one rate.
+	maxBuckets int
+	mu         sync.Mutex
+	buckets    map[string]*bucket
 }
 
 type bucket struct {
@@ -48,6 +52,9 @@ func (l *limiter) take(tenant string, perMinute int) (rateState, bool) {
 	rate := float64(perMinute) / 60 // tokens per second
 	b, ok := l.buckets[tenant]
 	if !ok {
+		if l.maxBuckets > 0 && len(l.buckets) >= l.maxBuckets {
+			l.prune(now, rate, float64(perMinute))
+		}
 		b = &bucket{tokens: float64(perMinute), at: now}
 		l.buckets[tenant] = b
 	}
@@ -63,6 +70,16 @@ func (l *limiter) take(tenant string, perMinute int) (rateState, bool) {
 		st.retry = time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	}
 	return st, ok
+}
+
+// prune forgets the buckets that have refilled (a new bucket is full),
+// for a limiter whose buckets all have the same rate.
+func (l *limiter) prune(now time.Time, rate, full float64) {
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.at).Seconds()*rate >= full {
+			delete(l.buckets, k)
+		}
+	}
 }
 
 // giveBack returns a token taken for a request that was refused later (by

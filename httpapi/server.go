@@ -33,6 +33,10 @@ const (
 	// without a request; DefaultUISessionMax after this long in any case.
 	DefaultUISessionIdle = 30 * time.Minute
 	DefaultUISessionMax  = 12 * time.Hour
+	// DefaultUISignInsPerMinute is how many failed console sign-ins a
+	// client address may make a minute (a bucket of that many, refilled
+	// evenly over a minute).
+	DefaultUISignInsPerMinute = 10
 )
 
 // Ledger is what the API reads of and asks of the tenants' logs.
@@ -112,6 +116,9 @@ type Config struct {
 	// sign-in; defaults DefaultUISessionIdle and DefaultUISessionMax.
 	UISessionIdle time.Duration
 	UISessionMax  time.Duration
+	// UISignInsPerMinute bounds failed console sign-ins per client
+	// address; default DefaultUISignInsPerMinute.
+	UISignInsPerMinute int
 
 	// Metrics, if set, adds samples to /metrics (engine and store gauges).
 	Metrics func() []Metric
@@ -212,6 +219,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.UISessionMax <= 0 {
 		cfg.UISessionMax = DefaultUISessionMax
+	}
+	if cfg.UISignInsPerMinute <= 0 {
+		cfg.UISignInsPerMinute = DefaultUISignInsPerMinute
 	}
 	if cfg.AsyncExport <= 0 {
 		cfg.AsyncExport = DefaultAsyncExport

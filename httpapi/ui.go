@@ -53,6 +53,8 @@ func parseUIPages(names ...string) map[string]*template.Template {
 type ui struct {
 	s        *Server
 	sessions *sessionStore
+	// signIns limits failed sign-ins per client address.
+	signIns *limiter
 }
 
 // uiRequest is a signed-in request: its session and the session's key,
@@ -66,7 +68,9 @@ type uiRequest struct {
 // they authenticate with a session cookie, not an API key, and are not in
 // Routes (nor in openapi.json, nor in the API's authorization matrix).
 func (s *Server) registerUI() {
-	u := &ui{s: s, sessions: newSessionStore()}
+	signIns := newLimiter(s.cfg.Now)
+	signIns.maxBuckets = 10_000
+	u := &ui{s: s, sessions: newSessionStore(), signIns: signIns}
 	add := func(method, pattern string, h http.HandlerFunc) {
 		s.mux.HandleFunc(method+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
 			uiHeaders(w)

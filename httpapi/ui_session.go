@@ -4,7 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"math"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -190,7 +194,20 @@ func (u *ui) handleLogin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Enter an API key.")
 		return
 	}
+	// Every attempt takes a token of the client address's bucket; one
+	// with a valid key gives it back, so only failures are limited.
+	client := clientAddr(r)
+	if st, ok := u.signIns.take(client, u.s.cfg.UISignInsPerMinute); !ok {
+		secs := int(math.Ceil(st.retry.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		u.s.log.Warn("console sign-ins refused", "request_id", requestID(r.Context()), "client", client)
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins from your address. Try again in %d seconds.", secs))
+		return
+	}
 	key, err := u.s.keys.authenticate(r.Context(), u.s.cfg.Tenants, secret)
+	if err == nil {
+		u.signIns.giveBack(client, u.s.cfg.UISignInsPerMinute)
+	}
 	if err != nil {
 		if auditshot.ErrorCode(err) == auditshot.EUNAUTHORIZED || auditshot.ErrorCode(err) == auditshot.EINVALID {
 			fail(http.StatusUnauthorized, "That API key is not valid (or it was revoked).")
@@ -215,6 +232,16 @@ func (u *ui) handleLogin(w http.ResponseWriter, r *http.Request) {
 	setSessionCookie(w, r, token)
 	u.s.log.Info("console sign-in", "request_id", requestID(r.Context()), "tenant", key.TenantID, "key", key.ID)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// clientAddr is the address a request came from (the proxy's, behind a
+// reverse proxy: forwarded headers are not trusted).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (u *ui) handleLogout(w http.ResponseWriter, r *http.Request, ur *uiRequest) error {
