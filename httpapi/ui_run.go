@@ -68,6 +68,7 @@ type videoView struct {
 	Name     string
 	URL      string
 	Type     string
+	Poster   string
 	Chapters []chapterView
 }
 
@@ -309,7 +310,7 @@ func (u *ui) videosOf(ctx context.Context, c *auditshot.Capture) []videoView {
 		if name == "" {
 			name = c.ID
 		}
-		v := videoView{ID: "video-" + a.SHA256[:12], Name: name, URL: artifactURL(a.SHA256), Type: a.MediaType}
+		v := videoView{ID: "video-" + a.SHA256[:12], Name: name, URL: artifactURL(a.SHA256), Type: a.MediaType, Poster: posterOf(c)}
 		for _, ch := range u.chaptersOf(ctx, c) {
 			v.Chapters = append(v.Chapters, chapterView{Step: ch.Step + 1, Label: ch.Label, At: clock(ch.OffsetMS),
 				Seconds: strconv.FormatFloat(float64(ch.OffsetMS)/1000, 'f', 3, 64)})
@@ -317,6 +318,18 @@ func (u *ui) videosOf(ctx context.Context, c *auditshot.Capture) []videoView {
 		out = append(out, v)
 	}
 	return out
+}
+
+// posterOf is the image a capture's video shows before it plays: the
+// first screenshot the flow took (the video's first frames are the blank
+// page before the first step), or "" if it took none.
+func posterOf(c *auditshot.Capture) string {
+	for _, a := range c.Artifacts {
+		if a.Role == auditshot.RoleStep && strings.HasPrefix(a.MediaType, "image/") {
+			return artifactURL(a.SHA256)
+		}
+	}
+	return ""
 }
 
 // clock formats a video offset as m:ss.s.

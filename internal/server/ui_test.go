@@ -313,6 +313,11 @@ func TestUI(t *testing.T) {
 		waitFor(t, ctx, "the diff image", `!document.getElementById('diff-figure').hidden && document.getElementById('diff-img').naturalWidth > 0 && document.getElementById('compare').hidden`)
 		run(t, ctx, "hide the diff", chromedp.Click(chromedp.CSS("button[data-diff-toggle]")))
 
+		// Before it plays, the video shows the flow's first step
+		// screenshot, not its blank first frame.
+		if poster := eval[string](t, ctx, `document.querySelector('video').getAttribute('poster') || ''`); !strings.HasPrefix(poster, "/ui/artifacts/") {
+			t.Errorf("the video's poster is %q, want a step screenshot", poster)
+		}
 		// The video plays, and a step's button seeks it to the step.
 		waitFor(t, ctx, "the video's metadata", `document.querySelector('video').readyState >= 1`)
 		run(t, ctx, "play", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
