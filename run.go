@@ -191,8 +191,9 @@ type RunService interface {
 	// FindRun returns a run of the tenant. Returns ENOTFOUND if the tenant
 	// has no such run, whether or not another tenant has.
 	FindRun(ctx context.Context, tenantID, id string) (*Run, error)
-	// ListRuns returns a page of the tenant's runs, newest first, and the
-	// cursor of the next page ("" at the end).
+	// ListRuns returns a page of the tenant's runs matching f, in f.Sort's
+	// order (newest first by default), and the cursor of the next page (""
+	// at the end). Returns EINVALID for a bad cursor, sort, text or limit.
 	ListRuns(ctx context.Context, tenantID string, f RunFilter) (runs []*Run, next string, err error)
 	// AddEvent records an event (a run.event entry). Returns ENOTFOUND for
 	// an unknown run, ECONFLICT for a finished one, and EINVALID for an
