@@ -66,6 +66,29 @@ func (c *Client) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	return &out, nil
 }
 
+// Checkpoints returns a page of the checkpoints the log signed, largest
+// first: those smaller than before (all if before is 0), at most limit
+// (the server's default if 0), and the before of the next page (0 at the
+// end). Check each with Checkpoint.Open and, against a later one, with
+// ConsistencyProof and ledger.VerifyConsistency.
+func (c *Client) Checkpoints(ctx context.Context, before int64, limit int) ([]Checkpoint, int64, error) {
+	q := url.Values{}
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Checkpoints []Checkpoint `json:"checkpoints"`
+		NextBefore  int64        `json:"next_before"`
+	}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/v1/ledger/checkpoints", query: q}, &out); err != nil {
+		return nil, 0, err
+	}
+	return out.Checkpoints, out.NextBefore, nil
+}
+
 // proofWire is an inclusion or consistency proof as the API sends it.
 type proofWire struct {
 	Size  int64         `json:"size"`

@@ -62,6 +62,58 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// handleCheckpoints lists the checkpoints the log signed, largest first,
+// a page at a time: ?before=SIZE&limit=N (default
+// auditshot.DefaultCheckpointLimit, at most auditshot.MaxCheckpointLimit).
+// next_before, when not 0, is the before of the next page.
+func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) error {
+	tenant := callerOf(r).key.TenantID
+	var before, limit int64
+	var err error
+	if r.URL.Query().Has("before") {
+		if before, err = intParam(r, "before"); err != nil {
+			return err
+		}
+	}
+	if r.URL.Query().Has("limit") {
+		if limit, err = intParam(r, "limit"); err != nil {
+			return err
+		}
+		if limit < 1 || limit > auditshot.MaxCheckpointLimit {
+			return auditshot.Errorf(auditshot.EINVALID, "limit: want 1 to %d, got %d", auditshot.MaxCheckpointLimit, limit)
+		}
+	}
+	if limit == 0 {
+		limit = auditshot.DefaultCheckpointLimit
+	}
+	// One more than asked says whether there is a next page.
+	cps, err := s.cfg.Ledger.Checkpoints(r.Context(), tenant, before, int(limit)+1)
+	if err != nil {
+		return err
+	}
+	keys, err := s.cfg.Ledger.LogKeys(r.Context(), tenant)
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	out := struct {
+		Checkpoints []checkpointBody `json:"checkpoints"`
+		NextBefore  int64            `json:"next_before"`
+	}{Checkpoints: []checkpointBody{}}
+	if int64(len(cps)) > limit {
+		cps = cps[:limit]
+		out.NextBefore = cps[limit-1].Size
+	}
+	for _, cp := range cps {
+		out.Checkpoints = append(out.Checkpoints, checkpointBody{Origin: cp.Origin, Size: cp.Size,
+			RootHash: hex.EncodeToString(cp.RootHash[:]), Note: string(cp.Note), Time: cp.Time, PublicKeys: keys})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 // intParam parses a required non-negative integer query parameter.
 func intParam(r *http.Request, name string) (int64, error) {
 	v := r.URL.Query().Get(name)

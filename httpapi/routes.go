@@ -38,6 +38,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET", "/v1/artifacts/{sha256}", read, s.handleArtifact)
 
 	s.handle("GET", "/v1/ledger/checkpoint", read, s.handleCheckpoint)
+	s.handle("GET", "/v1/ledger/checkpoints", read, s.handleCheckpoints)
 	s.handle("GET", "/v1/ledger/proof/inclusion", read, s.handleInclusion)
 	s.handle("GET", "/v1/ledger/proof/consistency", read, s.handleConsistency)
 	s.handle("GET", "/v1/ledger/entries", read, s.handleEntries)

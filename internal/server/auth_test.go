@@ -137,6 +137,7 @@ func matrixRoutes(t *testing.T, s *testServer) []matrixRoute {
 			func(f fixture) request { return request{"/v1/artifacts/" + f.sha256, nil, 200} },
 			func(o fixture) request { return request{"/v1/artifacts/" + o.sha256, nil, 404} }},
 		{"GET", "/v1/ledger/checkpoint", scRead, fixed("/v1/ledger/checkpoint", nil, 200), nil},
+		{"GET", "/v1/ledger/checkpoints", scRead, fixed("/v1/ledger/checkpoints?limit=5", nil, 200), nil},
 		{"GET", "/v1/ledger/proof/inclusion", scRead, fixed("/v1/ledger/proof/inclusion?index=0&size=2", nil, 200), nil},
 		{"GET", "/v1/ledger/proof/consistency", scRead, fixed("/v1/ledger/proof/consistency?old=1&new=2", nil, 200), nil},
 		{"GET", "/v1/ledger/entries", scRead, fixed("/v1/ledger/entries?start=0&end=2", nil, 200), nil},
