@@ -515,6 +515,17 @@ class Client:
         ``root_hash``, the note in ``checkpoint``, ``public_keys``)."""
         return self.request("GET", "/v1/ledger/checkpoint")
 
+    def checkpoints(self, before: int = 0, limit: int = 0) -> Record:
+        """GET /v1/ledger/checkpoints: a page of the checkpoints the log
+        signed, largest first (``checkpoints``), and ``next_before``, the
+        ``before`` of the next page (0 on the last)."""
+        params = {}
+        if before:
+            params["before"] = before
+        if limit:
+            params["limit"] = limit
+        return self.request("GET", "/v1/ledger/checkpoints", params=params or None)
+
     def inclusion_proof(self, index: int, size: int) -> Record:
         """GET /v1/ledger/proof/inclusion."""
         return self.request("GET", "/v1/ledger/proof/inclusion", params={"index": index, "size": size})

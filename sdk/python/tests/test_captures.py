@@ -46,6 +46,12 @@ class CaptureTest(unittest.TestCase):
         self.assertGreaterEqual(cp.size, 3)
         self.assertEqual(len(cp.root_hash), 64)
         self.assertIn(cp.origin, cp.checkpoint)
+        page = self.client.checkpoints(limit=1)
+        self.assertEqual(len(page.checkpoints), 1)
+        self.assertEqual(page.checkpoints[0].size, cp.size)
+        if page.next_before:
+            older = self.client.checkpoints(before=page.next_before)
+            self.assertTrue(all(c.size < cp.size for c in older.checkpoints))
         auditor = support.key_client(self.tenant.id, ["audit"])
         exp = auditor.export(runs=[run.id])
         self.assertEqual(exp.selection.runs, [run.id])
