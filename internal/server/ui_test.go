@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/bundle"
@@ -174,6 +175,19 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](cond))
 		return err == nil && ok
 	})
+}
+
+// tabTo presses Tab until the focused element satisfies cond (a
+// JavaScript expression), at most 200 times.
+func tabTo(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	for range 200 {
+		run(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+		if eval[bool](t, ctx, cond) {
+			return
+		}
+	}
+	t.Fatalf("200 presses of Tab do not reach %s (%s)", what, cond)
 }
 
 // screenshot saves the whole page as a PNG.
@@ -464,6 +478,29 @@ func TestUI(t *testing.T) {
 		if !slices.ContainsFunc(entries, func(e auditshot.AccessEntry) bool { return e.Type == "export.created" && e.Actor == auditorID }) {
 			t.Errorf("no export.created entry by %s in the access log", auditorID)
 		}
+	})
+
+	t.Run("Keyboard", func(t *testing.T) {
+		// With the keyboard alone: the first Tab reaches the skip link;
+		// Tab moves to a run (with a visible focus ring) and Enter opens
+		// it; on the run page Tab reaches a step of the video and Enter
+		// seeks the video to it.
+		run(t, ctx, "open the runs", chromedp.Navigate(s.URL+"/ui/runs?workflow=process_refund"), chromedp.WaitVisible(chromedp.CSS("table.runs")))
+		run(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+		if got := eval[string](t, ctx, `document.activeElement.className`); got != "skip" {
+			t.Errorf("the first Tab focuses %q, want the skip link", got)
+		}
+		tabTo(t, ctx, "a run", `document.activeElement.matches('a.run-link')`)
+		if ring := eval[string](t, ctx, `getComputedStyle(document.activeElement).outlineStyle`); ring == "none" {
+			t.Error("the focused run link has no focus ring")
+		}
+		run(t, ctx, "enter", chromedp.KeyEvent(kb.Enter))
+		waitFor(t, ctx, "the run page", `location.pathname == '/ui/runs/`+f.run.ID+`' && document.readyState == 'complete' && !!document.getElementById('integrity')`)
+		waitFor(t, ctx, "the video's metadata", `document.querySelector('video').readyState >= 1`)
+		tabTo(t, ctx, "the last step of the video", `document.activeElement.matches('button.chapter') && !document.activeElement.closest('li').nextElementSibling`)
+		seek := eval[float64](t, ctx, `+document.activeElement.dataset.seek`)
+		run(t, ctx, "enter", chromedp.KeyEvent(kb.Enter))
+		waitFor(t, ctx, "the seek by keyboard", fmt.Sprintf(`Math.abs(document.querySelector('video').currentTime - %f) < 0.05`, seek))
 	})
 
 	t.Run("PhoneAndDark", func(t *testing.T) {
