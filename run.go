@@ -161,9 +161,23 @@ type AccessLog interface {
 	// RecordView appends an evidence.viewed entry for v and returns it once
 	// durable. Returns EINVALID for a view without tenant, actor or What.
 	RecordView(ctx context.Context, v *EvidenceView) (*LedgerRef, error)
-	// ListAccess returns the tenant's latest evidence.viewed and
-	// export.created entries, newest first, at most limit.
-	ListAccess(ctx context.Context, tenantID string, limit int) ([]AccessEntry, error)
+	// ListAccess returns the tenant's evidence.viewed and export.created
+	// entries that match f, newest first.
+	ListAccess(ctx context.Context, tenantID string, f AccessFilter) ([]AccessEntry, error)
+}
+
+// AccessFilter selects entries of the access log. Zero fields select all.
+type AccessFilter struct {
+	// Actor is an API key id: only that key's views and exports.
+	Actor string
+	// RunID: only views of that run and of its evidence, and exports that
+	// name it.
+	RunID string
+	// Before is a ledger index: only entries before it (to page on from
+	// the last entry of a page).
+	Before int64
+	// Limit is the most entries returned (the store's default if 0).
+	Limit int
 }
 
 // AccessEntry is one entry of the access log: a view or an export.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/ledger"
@@ -52,6 +53,11 @@ type ledgerPage struct {
 	Anchors             []anchorRow
 	Access              []accessRow
 	NoAccess            string
+	// AccessKey and AccessRun filter the access log; AccessOlder and
+	// AccessFirst page through it.
+	AccessKey, AccessRun     string
+	AccessFiltered           bool
+	AccessOlder, AccessFirst string
 }
 
 type keyView struct{ Key, Fingerprint string }
@@ -142,33 +148,35 @@ func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest)
 			p.Anchors = append(p.Anchors, anchorRow{CheckpointSize: a.CheckpointSize, GenTime: uiTime(a.GenTime), TSA: a.TSA, Index: a.Ledger.Index})
 		}
 	}
-	entries, err := u.s.cfg.Access.ListAccess(ctx, tenant, uiAccessLog)
-	if err != nil {
+	q := r.URL.Query()
+	p.AccessKey, p.AccessRun = strings.TrimSpace(q.Get("key")), strings.TrimSpace(q.Get("run"))
+	f := auditshot.AccessFilter{Actor: p.AccessKey, RunID: p.AccessRun, Limit: uiAccessLog}
+	f.Before, _ = strconv.ParseInt(q.Get("access_before"), 10, 64)
+	var nextAccess int64
+	if p.Access, nextAccess, err = u.accessRows(ctx, tenant, f); err != nil {
 		return err
 	}
-	// Name the keys that looked (a revoked key keeps its name).
-	names := map[string]string{}
-	if len(entries) > 0 {
-		keys, err := u.s.cfg.Tenants.ListAPIKeys(ctx, tenant)
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			names[k.ID] = k.Name
+	page := url.Values{}
+	for k, v := range map[string]string{"key": p.AccessKey, "run": p.AccessRun} {
+		if v != "" {
+			page.Set(k, v)
 		}
 	}
-	for _, e := range entries {
-		row := accessRow{Type: e.Type, Actor: e.Actor, ActorName: names[e.Actor], What: e.What, Time: uiTime(e.Time), RunID: e.RunID, SHA256: e.SHA256,
-			ExportID: e.ExportID, Index: e.Ledger.Index, LeafHash: e.Ledger.LeafHash}
-		if e.RunID != "" {
-			row.RunURL = "/ui/runs/" + url.PathEscape(e.RunID)
-		}
-		if e.SHA256 != "" {
-			row.ArtifactURL = artifactURL(e.SHA256)
-		}
-		p.Access = append(p.Access, row)
+	if f.Before > 0 {
+		p.AccessFirst = "/ui/ledger?" + page.Encode() + "#access-h"
 	}
-	if len(p.Access) == 0 {
+	p.AccessFiltered = p.AccessKey != "" || p.AccessRun != ""
+	if nextAccess > 0 {
+		page.Set("access_before", strconv.FormatInt(nextAccess, 10))
+		p.AccessOlder = "/ui/ledger?" + page.Encode() + "#access-h"
+	}
+	switch {
+	case len(p.Access) > 0:
+	case p.AccessKey != "" || p.AccessRun != "":
+		p.NoAccess = "No view or export matches this filter."
+	case f.Before > 0:
+		p.NoAccess = "No older views or exports."
+	default:
 		p.NoAccess = "Nobody has looked at evidence or exported it yet."
 	}
 	u.render(w, r, http.StatusOK, "ledger", p)

@@ -37,6 +37,11 @@ type runPage struct {
 	Images    []artifactLink
 	Downloads []artifactLink
 	ExportURL string
+	// Access is who looked at the run and its evidence, newest first;
+	// AccessURL lists all of it on the ledger page.
+	Access     []accessRow
+	MoreAccess bool
+	AccessURL  string
 }
 
 // timelineItem is an event or a capture of the run, in log order.
@@ -143,9 +148,18 @@ func (u *ui) handleRun(w http.ResponseWriter, r *http.Request, ur *uiRequest) er
 			}
 		}
 	}
+	var more int64
+	if p.Access, more, err = u.accessRows(ctx, tenant, auditshot.AccessFilter{RunID: run.ID, Limit: uiRunAccess}); err != nil {
+		return err
+	}
+	p.MoreAccess = more > 0
+	p.AccessURL = "/ui/ledger?" + url.Values{"run": {run.ID}}.Encode() + "#access-h"
 	u.render(w, r, http.StatusOK, "run", p)
 	return nil
 }
+
+// uiRunAccess is how many access entries a run's page shows.
+const uiRunAccess = 10
 
 // timeline merges a run's events and captures in log order.
 func timeline(run *auditshot.Run, events []*auditshot.Event, captures []*auditshot.Capture) []timelineItem {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/ledger"
@@ -60,20 +61,30 @@ func (db *DB) RecordView(ctx context.Context, v *auditshot.EvidenceView) (*audit
 
 // accessQuery lists access entries through the partial index
 // ledger_access (migration 0008), whose WHERE clause it repeats exactly.
+// The filters are ANDed after it (an empty one matches all).
 const accessQuery = `SELECT idx, entry, leaf_hash FROM ledger_entries INDEXED BY ledger_access
 	WHERE tenant_id = ? AND json_extract(CAST(entry AS TEXT), '$.type') IN ('evidence.viewed', 'export.created')
+	AND idx < ?
+	AND (? = '' OR json_extract(CAST(entry AS TEXT), '$.actor') = ?)
+	AND (? = '' OR json_extract(CAST(entry AS TEXT), '$.ids.run_id') = ?
+		OR EXISTS (SELECT 1 FROM json_each(CAST(entry AS TEXT), '$.data.selection.runs') r WHERE r.value = ?))
 	ORDER BY idx DESC LIMIT ?`
 
-// ListAccess returns the tenant's latest evidence.viewed and
-// export.created entries, newest first, at most limit (DefaultListLimit if
-// limit is 0 or less, at most MaxListLimit). An export's What is "export"
-// and its SHA256 the bundle's.
-func (db *DB) ListAccess(ctx context.Context, tenantID string, limit int) ([]auditshot.AccessEntry, error) {
+// ListAccess returns the tenant's evidence.viewed and export.created
+// entries that match f, newest first, at most f.Limit (DefaultListLimit if
+// 0 or less, at most MaxListLimit). An export's What is "export" and its
+// SHA256 the bundle's; an export names a run if it selected it by id.
+func (db *DB) ListAccess(ctx context.Context, tenantID string, f auditshot.AccessFilter) ([]auditshot.AccessEntry, error) {
+	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
-	rows, err := db.rdb.QueryContext(ctx, accessQuery, tenantID, limit)
+	before := f.Before
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := db.rdb.QueryContext(ctx, accessQuery, tenantID, before, f.Actor, f.Actor, f.RunID, f.RunID, f.RunID, limit)
 	if err != nil {
 		return nil, internal("list access", err)
 	}

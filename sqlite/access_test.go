@@ -61,7 +61,7 @@ func TestAccessLog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.ListAccess(ctx, "acme", 0)
+		got, err := db.ListAccess(ctx, "acme", auditshot.AccessFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,23 +83,50 @@ func TestAccessLog(t *testing.T) {
 			t.Error("access entry without time")
 		}
 
-		// Limit keeps the newest.
-		got, err = db.ListAccess(ctx, "acme", 2)
+		// Limit keeps the newest; Before pages on.
+		got, err = db.ListAccess(ctx, "acme", auditshot.AccessFilter{Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 2 || got[0].Type != "export.created" || got[1].Ledger != refs[2] {
-			t.Errorf("ListAccess(2) = %+v", got)
+			t.Errorf("ListAccess(limit 2) = %+v", got)
+		}
+		got, err = db.ListAccess(ctx, "acme", auditshot.AccessFilter{Limit: 2, Before: got[1].Ledger.Index})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, wantList[2:], cmpopts.IgnoreFields(auditshot.AccessEntry{}, "Time")); diff != "" {
+			t.Errorf("ListAccess(second page) (-got +want):\n%s", diff)
+		}
+		// By key, and by run (its views, and the export that selected it).
+		for _, c := range []struct {
+			f    auditshot.AccessFilter
+			want []auditshot.AccessEntry
+		}{
+			{auditshot.AccessFilter{Actor: "key_auditor"}, wantList[2:]},
+			{auditshot.AccessFilter{Actor: "key_other"}, wantList[1:2]},
+			{auditshot.AccessFilter{Actor: "key_nobody"}, nil},
+			{auditshot.AccessFilter{RunID: run.ID}, []auditshot.AccessEntry{wantList[0], wantList[2], wantList[3]}},
+			{auditshot.AccessFilter{RunID: run.ID, Actor: "key_exporter"}, wantList[:1]},
+			{auditshot.AccessFilter{RunID: "run-none"}, nil},
+		} {
+			got, err := db.ListAccess(ctx, "acme", c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, c.want, cmpopts.IgnoreFields(auditshot.AccessEntry{}, "Time")); diff != "" {
+				t.Errorf("ListAccess(%+v) (-got +want):\n%s", c.f, diff)
+			}
 		}
 		// Tenants see only their own access.
-		got, err = db.ListAccess(ctx, "other", 10)
+		got, err = db.ListAccess(ctx, "other", auditshot.AccessFilter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || got[0].Actor != "key_x" {
 			t.Errorf("other tenant's access = %+v", got)
 		}
-		got, err = db.ListAccess(ctx, "nobody", 10)
+		got, err = db.ListAccess(ctx, "nobody", auditshot.AccessFilter{Limit: 10})
 		if err != nil || len(got) != 0 {
 			t.Errorf("unknown tenant's access = %+v, %v", got, err)
 		}

@@ -310,6 +310,11 @@ func TestUI(t *testing.T) {
 		if n := eval[int](t, ctx, `document.querySelectorAll('a[href^="javascript:"], img[src="x"], main script, b').length`); n != 0 {
 			t.Errorf("%d elements made from event data", n)
 		}
+		// The page says who looked at the run: this view first.
+		if got := eval[string](t, ctx, `document.querySelector('#run-access-h ~ .table-wrap tbody tr').innerText`); !strings.Contains(got, "test [audit]") ||
+			!strings.Contains(got, "evidence.viewed") || !strings.Contains(got, "run") {
+			t.Errorf("the newest access to the run is %q, want this view by the auditor's key", got)
+		}
 		if n := eval[int](t, ctx, `document.querySelectorAll('.ledger-ref a[href^="/ui/proof/"]').length`); n < 5 {
 			t.Errorf("%d proof links, want one per entry", n)
 		}
@@ -361,7 +366,7 @@ func TestUI(t *testing.T) {
 	})
 
 	t.Run("ViewsRecorded", func(t *testing.T) {
-		entries, err := access.ListAccess(t.Context(), "default", 1000)
+		entries, err := access.ListAccess(t.Context(), "default", auditshot.AccessFilter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,6 +404,22 @@ func TestUI(t *testing.T) {
 			t.Errorf("checking the checkpoint of size %s: %q", size, got)
 		}
 		screenshot(t, ctx, dir, "05-ledger")
+
+		// The access log filtered by run and by key.
+		run(t, ctx, "access to the run", chromedp.Navigate(s.URL+"/ui/ledger?run="+f.run.ID), chromedp.WaitVisible(chromedp.ID("access-h")))
+		runs := eval[[]string](t, ctx, `[...document.querySelectorAll('#access-h ~ .table-wrap tbody tr')].map(r => r.innerText)`)
+		if len(runs) == 0 {
+			t.Error("no access to the run is listed")
+		}
+		for _, row := range runs {
+			if !strings.Contains(row, f.run.ID) {
+				t.Errorf("filtered by run %s, the access log lists %q", f.run.ID, row)
+			}
+		}
+		run(t, ctx, "access by nobody", chromedp.Navigate(s.URL+"/ui/ledger?key=ask_nobody"), chromedp.WaitVisible(chromedp.ID("access-h")))
+		if got := eval[string](t, ctx, `document.getElementById('access-h').parentElement.innerText`); !strings.Contains(got, "No view or export matches this filter.") {
+			t.Errorf("filtered by an unknown key, the access log shows %q", got)
+		}
 
 		// The history lists every earlier checkpoint, each checked
 		// against the current one, 20 to a page.
@@ -471,7 +492,7 @@ func TestUI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the downloaded bundle does not verify: %v (%+v)", err, rep)
 		}
-		entries, err := access.ListAccess(t.Context(), "default", 1000)
+		entries, err := access.ListAccess(t.Context(), "default", auditshot.AccessFilter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
