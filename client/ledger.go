@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/ledger"
 )
 
@@ -87,6 +88,42 @@ func (c *Client) Checkpoints(ctx context.Context, before int64, limit int) ([]Ch
 		return nil, 0, err
 	}
 	return out.Checkpoints, out.NextBefore, nil
+}
+
+// AccessFilter selects entries of the access log; zero fields select all.
+type AccessFilter struct {
+	// Key is an API key id, Run a run id.
+	Key, Run string
+	// Before is a ledger index: entries before it (the next page).
+	Before int64
+	// Limit is the most entries (the server's default if 0, at most 500).
+	Limit int
+}
+
+// Access returns a page of the access log (who viewed evidence and who
+// exported it, each a ledger entry), newest first, and the Before of the
+// next page (0 at the end). It needs an audit (or admin) key.
+func (c *Client) Access(ctx context.Context, f AccessFilter) ([]auditshot.AccessEntry, int64, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"key": f.Key, "run": f.Run} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Before > 0 {
+		q.Set("before", strconv.FormatInt(f.Before, 10))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out struct {
+		Entries    []auditshot.AccessEntry `json:"entries"`
+		NextBefore int64                   `json:"next_before"`
+	}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/v1/ledger/access", query: q}, &out); err != nil {
+		return nil, 0, err
+	}
+	return out.Entries, out.NextBefore, nil
 }
 
 // proofWire is an inclusion or consistency proof as the API sends it.

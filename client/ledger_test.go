@@ -85,3 +85,57 @@ func TestCheckpoints(t *testing.T) {
 		t.Errorf("limit 1001: %v, want EINVALID", err)
 	}
 }
+
+// TestAccess: an audit key reads the access log, filtered by key and by
+// run and page by page; a read key may not.
+func TestAccess(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	admin := srv.admin(t)
+	ctx := t.Context()
+	newKey := func(scope auditshot.Scope) (*client.Client, string) {
+		k, err := admin.CreateKey(ctx, client.KeyRequest{Name: "access " + string(scope), Scopes: []auditshot.Scope{scope}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newClient(t, srv.URL, k.Secret), k.ID
+	}
+	auditor, auditorID := newKey(auditshot.ScopeAudit)
+	reader, _ := newKey(auditshot.ScopeRead)
+	var runs []string
+	for range 3 {
+		r, err := admin.CreateRun(ctx, client.RunRequest{Workflow: "accessed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r.ID)
+		if _, err := auditor.Export(ctx, client.ExportRequest{ExportSelection: auditshot.ExportSelection{Runs: []string{r.ID}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := auditor.Access(ctx, client.AccessFilter{Run: runs[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Type != "export.created" || got[0].Actor != auditorID || got[0].What != "export" || got[0].Ledger.LeafHash == "" {
+		t.Errorf("access to run %s: %+v, want its export by %s", runs[1], got, auditorID)
+	}
+	var all []auditshot.AccessEntry
+	for before := int64(0); ; {
+		page, next, err := auditor.Access(ctx, client.AccessFilter{Key: auditorID, Before: before, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	if len(all) != 3 || all[0].Ledger.Index <= all[2].Ledger.Index {
+		t.Errorf("the auditor's access, newest first in pages of 2: %+v", all)
+	}
+	if _, _, err := reader.Access(ctx, client.AccessFilter{}); auditshot.ErrorCode(err) != auditshot.EFORBIDDEN {
+		t.Errorf("a read key reading the access log: %v, want EFORBIDDEN", err)
+	}
+}

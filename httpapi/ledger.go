@@ -114,6 +114,55 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
+// Page sizes of GET /v1/ledger/access.
+const (
+	defaultAccessPage = 50
+	maxAccessPage     = 500
+)
+
+// handleAccess lists the access log (evidence.viewed and export.created
+// entries), newest first: ?key=&run=&before=&limit=. next_before, when not
+// 0, is the before of the next page.
+func (s *Server) handleAccess(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := auditshot.AccessFilter{Actor: q.Get("key"), RunID: q.Get("run"), Limit: defaultAccessPage}
+	var err error
+	if q.Has("before") {
+		if f.Before, err = intParam(r, "before"); err != nil {
+			return err
+		}
+	}
+	if q.Has("limit") {
+		n, err := intParam(r, "limit")
+		if err != nil {
+			return err
+		}
+		if n < 1 || n > maxAccessPage {
+			return auditshot.Errorf(auditshot.EINVALID, "limit: want 1 to %d, got %d", maxAccessPage, n)
+		}
+		f.Limit = int(n)
+	}
+	limit := f.Limit
+	f.Limit++ // one more says whether there is a next page
+	entries, err := s.cfg.Access.ListAccess(r.Context(), callerOf(r).key.TenantID, f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Entries    []auditshot.AccessEntry `json:"entries"`
+		NextBefore int64                   `json:"next_before"`
+	}{Entries: entries}
+	if len(entries) > limit {
+		out.Entries = entries[:limit]
+		out.NextBefore = out.Entries[limit-1].Ledger.Index
+	}
+	if out.Entries == nil {
+		out.Entries = []auditshot.AccessEntry{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 // intParam parses a required non-negative integer query parameter.
 func intParam(r *http.Request, name string) (int64, error) {
 	v := r.URL.Query().Get(name)

@@ -42,6 +42,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET", "/v1/ledger/proof/inclusion", read, s.handleInclusion)
 	s.handle("GET", "/v1/ledger/proof/consistency", read, s.handleConsistency)
 	s.handle("GET", "/v1/ledger/entries", read, s.handleEntries)
+	s.handle("GET", "/v1/ledger/access", audit, s.handleAccess)
 
 	s.handle("POST", "/v1/exports", audit, s.handleExport)
 	s.handle("GET", "/v1/jobs/{id}", jobScope, s.handleGetJob)

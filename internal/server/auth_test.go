@@ -141,6 +141,7 @@ func matrixRoutes(t *testing.T, s *testServer) []matrixRoute {
 		{"GET", "/v1/ledger/proof/inclusion", scRead, fixed("/v1/ledger/proof/inclusion?index=0&size=2", nil, 200), nil},
 		{"GET", "/v1/ledger/proof/consistency", scRead, fixed("/v1/ledger/proof/consistency?old=1&new=2", nil, 200), nil},
 		{"GET", "/v1/ledger/entries", scRead, fixed("/v1/ledger/entries?start=0&end=2", nil, 200), nil},
+		{"GET", "/v1/ledger/access", scAudit, fixed("/v1/ledger/access?limit=5", nil, 200), nil},
 		{"POST", "/v1/exports", scAudit,
 			func(f fixture) request { return request{"/v1/exports", map[string]any{"runs": []string{f.run}}, 201} },
 			func(o fixture) request { return request{"/v1/exports", map[string]any{"runs": []string{o.run}}, 404} }},

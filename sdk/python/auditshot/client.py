@@ -526,6 +526,13 @@ class Client:
             params["limit"] = limit
         return self.request("GET", "/v1/ledger/checkpoints", params=params or None)
 
+    def access(self, key: str = "", run: str = "", before: int = 0, limit: int = 0) -> Record:
+        """GET /v1/ledger/access (audit key): who viewed evidence and who
+        exported it, newest first (``entries``), and ``next_before``, the
+        ``before`` of the next page (0 on the last)."""
+        params = {k: v for k, v in (("key", key), ("run", run), ("before", before), ("limit", limit)) if v}
+        return self.request("GET", "/v1/ledger/access", params=params or None)
+
     def inclusion_proof(self, index: int, size: int) -> Record:
         """GET /v1/ledger/proof/inclusion."""
         return self.request("GET", "/v1/ledger/proof/inclusion", params={"index": index, "size": size})
