@@ -148,14 +148,24 @@ func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest)
 			p.Anchors = append(p.Anchors, anchorRow{CheckpointSize: a.CheckpointSize, GenTime: uiTime(a.GenTime), TSA: a.TSA, Index: a.Ledger.Index})
 		}
 	}
-	q := r.URL.Query()
+	if err := u.ledgerAccess(ctx, tenant, r.URL.Query(), &p); err != nil {
+		return err
+	}
+	u.render(w, r, http.StatusOK, "ledger", p)
+	return nil
+}
+
+// ledgerAccess fills the ledger page's access log: the page of it that q
+// asks for (filtered by key and run, before an index), with its links.
+func (u *ui) ledgerAccess(ctx context.Context, tenant string, q url.Values, p *ledgerPage) error {
 	p.AccessKey, p.AccessRun = strings.TrimSpace(q.Get("key")), strings.TrimSpace(q.Get("run"))
 	f := auditshot.AccessFilter{Actor: p.AccessKey, RunID: p.AccessRun, Limit: uiAccessLog}
 	f.Before, _ = strconv.ParseInt(q.Get("access_before"), 10, 64)
-	var nextAccess int64
-	if p.Access, nextAccess, err = u.accessRows(ctx, tenant, f); err != nil {
+	access, next, err := u.accessRows(ctx, tenant, f)
+	if err != nil {
 		return err
 	}
+	p.Access = access
 	page := url.Values{}
 	for k, v := range map[string]string{"key": p.AccessKey, "run": p.AccessRun} {
 		if v != "" {
@@ -166,20 +176,19 @@ func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest)
 		p.AccessFirst = "/ui/ledger?" + page.Encode() + "#access-h"
 	}
 	p.AccessFiltered = p.AccessKey != "" || p.AccessRun != ""
-	if nextAccess > 0 {
-		page.Set("access_before", strconv.FormatInt(nextAccess, 10))
+	if next > 0 {
+		page.Set("access_before", strconv.FormatInt(next, 10))
 		p.AccessOlder = "/ui/ledger?" + page.Encode() + "#access-h"
 	}
 	switch {
 	case len(p.Access) > 0:
-	case p.AccessKey != "" || p.AccessRun != "":
+	case p.AccessFiltered:
 		p.NoAccess = "No view or export matches this filter."
 	case f.Before > 0:
 		p.NoAccess = "No older views or exports."
 	default:
 		p.NoAccess = "Nobody has looked at evidence or exported it yet."
 	}
-	u.render(w, r, http.StatusOK, "ledger", p)
 	return nil
 }
 
