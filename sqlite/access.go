@@ -51,7 +51,14 @@ func (db *DB) RecordView(ctx context.Context, v *auditshot.EvidenceView) (*audit
 		}
 		var err error
 		ref, err = tx.append(v.TenantID, ledger.Entry{Type: ledger.TypeEvidenceViewed, Actor: v.Actor, IDs: ids, Data: data})
-		return err
+		if err != nil {
+			return err
+		}
+		var runs []string
+		if v.RunID != "" {
+			runs = []string{v.RunID}
+		}
+		return tx.recordAccess(v.TenantID, ref.Index, v.Actor, runs)
 	})
 	if err != nil {
 		return nil, err
@@ -59,21 +66,48 @@ func (db *DB) RecordView(ctx context.Context, v *auditshot.EvidenceView) (*audit
 	return &ref, nil
 }
 
-// accessQuery lists access entries through the partial index
-// ledger_access (migration 0008), whose WHERE clause it repeats exactly.
-// The filters are ANDed after it (an empty one matches all).
-const accessQuery = `SELECT idx, entry, leaf_hash FROM ledger_entries INDEXED BY ledger_access
-	WHERE tenant_id = ? AND json_extract(CAST(entry AS TEXT), '$.type') IN ('evidence.viewed', 'export.created')
-	AND idx < ?
-	AND (? = '' OR json_extract(CAST(entry AS TEXT), '$.actor') = ?)
-	AND (? = '' OR json_extract(CAST(entry AS TEXT), '$.ids.run_id') = ?
-		OR EXISTS (SELECT 1 FROM json_each(CAST(entry AS TEXT), '$.data.selection.runs') r WHERE r.value = ?))
-	ORDER BY idx DESC LIMIT ?`
+// recordAccess adds the access entry at idx to the access log's tables
+// (migration 0009), with the runs it is about.
+func (tx *batchTx) recordAccess(tenantID string, idx int64, actor string, runs []string) error {
+	if _, err := tx.exec(`INSERT INTO access_log (tenant_id, idx, actor) VALUES (?, ?, ?)`, tenantID, idx, actor); err != nil {
+		return internal("record access", err)
+	}
+	for _, run := range runs {
+		if _, err := tx.exec(`INSERT OR IGNORE INTO access_runs (tenant_id, run_id, idx) VALUES (?, ?, ?)`, tenantID, run, idx); err != nil {
+			return internal("record access", err)
+		}
+	}
+	return nil
+}
+
+// accessQuery returns the query of a page of the access log and its
+// arguments: through access_runs for a run (each index found by the
+// run), else through access_log (by its actor index for a key).
+func accessQuery(tenantID string, f auditshot.AccessFilter, before int64, limit int) (string, []any) {
+	const cols = `SELECT e.idx, e.entry, e.leaf_hash FROM `
+	join := ` JOIN ledger_entries e ON e.tenant_id = x.tenant_id AND e.idx = x.idx`
+	if f.RunID != "" {
+		q := cols + `access_runs x` + join
+		args := []any{}
+		if f.Actor != "" {
+			q += ` JOIN access_log a ON a.tenant_id = x.tenant_id AND a.idx = x.idx AND a.actor = ?`
+			args = append(args, f.Actor)
+		}
+		q += ` WHERE x.tenant_id = ? AND x.run_id = ? AND x.idx < ? ORDER BY x.idx DESC LIMIT ?`
+		return q, append(args, tenantID, f.RunID, before, limit)
+	}
+	if f.Actor != "" {
+		return cols + `access_log x` + join + ` WHERE x.tenant_id = ? AND x.actor = ? AND x.idx < ? ORDER BY x.idx DESC LIMIT ?`,
+			[]any{tenantID, f.Actor, before, limit}
+	}
+	return cols + `access_log x` + join + ` WHERE x.tenant_id = ? AND x.idx < ? ORDER BY x.idx DESC LIMIT ?`,
+		[]any{tenantID, before, limit}
+}
 
 // ListAccess returns the tenant's evidence.viewed and export.created
 // entries that match f, newest first, at most f.Limit (DefaultListLimit if
 // 0 or less, at most MaxListLimit). An export's What is "export" and its
-// SHA256 the bundle's; an export names a run if it selected it by id.
+// SHA256 the bundle's; an export is about the runs it selected by id.
 func (db *DB) ListAccess(ctx context.Context, tenantID string, f auditshot.AccessFilter) ([]auditshot.AccessEntry, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -84,7 +118,8 @@ func (db *DB) ListAccess(ctx context.Context, tenantID string, f auditshot.Acces
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	rows, err := db.rdb.QueryContext(ctx, accessQuery, tenantID, before, f.Actor, f.Actor, f.RunID, f.RunID, f.RunID, limit)
+	q, args := accessQuery(tenantID, f, before, limit)
+	rows, err := db.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, internal("list access", err)
 	}

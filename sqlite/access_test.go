@@ -3,7 +3,9 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/hex"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/file"
 	"github.com/auditshot/auditshot/ledger"
+	"github.com/auditshot/auditshot/sqlite"
 )
 
 func TestAccessLog(t *testing.T) {
@@ -163,4 +167,78 @@ func TestAccessLog(t *testing.T) {
 		_, err := db.RecordView(ctx, &auditshot.EvidenceView{TenantID: "nobody", Actor: "k", What: auditshot.ViewRun})
 		wantCode(t, err, auditshot.ENOTFOUND)
 	})
+}
+
+// TestAccessLog_Upgrade: a store written before the access log had tables
+// of its own (migration 0009) lists the same access after the upgrade,
+// which fills them from the ledger.
+func TestAccessLog_Upgrade(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "auditshot.db")
+	cfg, _ := withKey(t, testConfig())
+	blobs, err := file.New(file.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	db, err := sqlite.Open(ctx, path, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	MustCreateTenant(t, db, "acme")
+	MustCreateTenant(t, db, "other")
+	r1, r2 := MustCreateRun(t, db, "acme"), MustCreateRun(t, db, "acme")
+	for i, v := range []auditshot.EvidenceView{
+		{TenantID: "acme", Actor: "key_a", What: auditshot.ViewRun, RunID: r1.ID},
+		{TenantID: "acme", Actor: "key_b", What: auditshot.ViewLedger},
+		{TenantID: "acme", Actor: "key_a", What: auditshot.ViewRun, RunID: r2.ID},
+		{TenantID: "other", Actor: "key_x", What: auditshot.ViewLedger},
+	} {
+		if _, err := db.RecordView(ctx, &v); err != nil {
+			t.Fatalf("view %d: %v", i, err)
+		}
+	}
+	var out bytes.Buffer
+	if _, err := db.Export(ctx, &out, "acme", "key_b", auditshot.ExportSelection{Runs: []string{r1.ID, r2.ID}}, blobs, nil); err != nil {
+		t.Fatal(err)
+	}
+	filters := []auditshot.AccessFilter{{}, {Actor: "key_a"}, {Actor: "key_b"}, {RunID: r1.ID}, {RunID: r2.ID, Actor: "key_b"}, {Limit: 2, Before: 6}}
+	list := func(db *sqlite.DB) [][]auditshot.AccessEntry {
+		var all [][]auditshot.AccessEntry
+		for _, tenant := range []string{"acme", "other"} {
+			for _, f := range filters {
+				got, err := db.ListAccess(ctx, tenant, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, got)
+			}
+		}
+		return all
+	}
+	before := list(db)
+	if len(before[0]) != 4 || len(before[3]) != 2 || len(before[4]) != 1 {
+		t.Fatalf("access before the upgrade: %+v", before)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the store as migration 0008 left it.
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`DROP TABLE access_runs`, `DROP TABLE access_log`,
+		`CREATE INDEX ledger_access ON ledger_entries(tenant_id, idx)
+			WHERE json_extract(CAST(entry AS TEXT), '$.type') IN ('evidence.viewed', 'export.created')`,
+		`DELETE FROM schema_migrations WHERE name = '0009_access_log.sql'`} {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	raw.Close()
+	db = MustOpenDBAt(t, path, cfg)
+	if diff := cmp.Diff(list(db), before); diff != "" {
+		t.Errorf("access after the upgrade (-got +want):\n%s", diff)
+	}
 }

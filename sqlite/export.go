@@ -112,8 +112,11 @@ func (db *DB) ExportWith(ctx context.Context, w io.Writer, tenantID, actor strin
 	err = db.write(ctx, func(tx *batchTx) error {
 		ref, err := tx.append(tenantID, ledger.Entry{Type: ledger.TypeExportCreated, Actor: actor,
 			IDs: map[string]string{ledger.IDExport: x.ID}, Data: data})
+		if err != nil {
+			return err
+		}
 		x.Ledger = ref
-		return err
+		return tx.recordAccess(tenantID, ref.Index, actor, sel.Runs)
 	})
 	if err != nil {
 		return nil, err
