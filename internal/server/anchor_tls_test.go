@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,25 @@ func TestServesTLS(t *testing.T) {
 		if resp.StatusCode == http.StatusOK {
 			t.Error("plain HTTP answered 200 on the TLS port")
 		}
+	}
+	// Over TLS the console's session cookie is Secure.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/ui/login",
+		strings.NewReader(url.Values{"key": {s.key(t, "default", auditshot.ScopeAudit)}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.URL)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookie := resp.Header.Get("Set-Cookie")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(cookie, "auditshot_session=") || !strings.Contains(cookie, "; Secure") ||
+		!strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Errorf("console sign-in over TLS: %d, cookie %q; want a Secure, HttpOnly, SameSite=Strict session", resp.StatusCode, cookie)
 	}
 }
 
