@@ -123,10 +123,10 @@ func (u *ui) handleLedger(w http.ResponseWriter, r *http.Request, ur *uiRequest)
 		p.History = append(p.History, u.consistency(ctx, tenant, old, latest, vs))
 	}
 	if next != "" {
-		p.OlderURL = "/ui/ledger?before=" + next + "#hist-h"
+		p.OlderURL = ledgerURL(r.URL.Query(), "before", next, "hist-h")
 	}
 	if before > 0 {
-		p.NewestURL = "/ui/ledger#hist-h"
+		p.NewestURL = ledgerURL(r.URL.Query(), "before", "", "hist-h")
 	}
 	if len(p.History) == 0 {
 		p.NoHistory = "The log has signed no earlier checkpoint."
@@ -166,19 +166,12 @@ func (u *ui) ledgerAccess(ctx context.Context, tenant string, q url.Values, p *l
 		return err
 	}
 	p.Access = access
-	page := url.Values{}
-	for k, v := range map[string]string{"key": p.AccessKey, "run": p.AccessRun} {
-		if v != "" {
-			page.Set(k, v)
-		}
-	}
 	if f.Before > 0 {
-		p.AccessFirst = "/ui/ledger?" + page.Encode() + "#access-h"
+		p.AccessFirst = ledgerURL(q, "access_before", "", "access-h")
 	}
 	p.AccessFiltered = p.AccessKey != "" || p.AccessRun != ""
 	if next > 0 {
-		page.Set("access_before", strconv.FormatInt(next, 10))
-		p.AccessOlder = "/ui/ledger?" + page.Encode() + "#access-h"
+		p.AccessOlder = ledgerURL(q, "access_before", strconv.FormatInt(next, 10), "access-h")
 	}
 	switch {
 	case len(p.Access) > 0:
@@ -190,6 +183,26 @@ func (u *ui) ledgerAccess(ctx context.Context, tenant string, q url.Values, p *l
 		p.NoAccess = "Nobody has looked at evidence or exported it yet."
 	}
 	return nil
+}
+
+// ledgerURL is the ledger page as q shows it (the history's and the
+// access log's pages and filters), with param set to value ("" removes
+// it), scrolled to the section anchor.
+func ledgerURL(q url.Values, param, value, anchor string) string {
+	keep := url.Values{}
+	for _, k := range []string{"before", "key", "run", "access_before"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	keep.Del(param)
+	if value != "" {
+		keep.Set(param, value)
+	}
+	if len(keep) == 0 {
+		return "/ui/ledger#" + anchor
+	}
+	return "/ui/ledger?" + keep.Encode() + "#" + anchor
 }
 
 // history returns a page of the log's earlier checkpoints (smaller than
