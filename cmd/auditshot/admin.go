@@ -40,6 +40,7 @@ type planFlags struct {
 	perMonth, perMin int
 	allow            multi
 	noAllow          bool
+	offline          string
 	tenantName       string
 	retention        int
 	allowScripts     string
@@ -51,14 +52,17 @@ func (p *planFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&p.perMin, "captures-per-minute", -1, "custom plan: captures per minute (0 = unlimited)")
 	fs.Var(&p.allow, "allow", "CIDR or host the tenant's captures and webhooks may reach although refused by default (repeatable)")
 	fs.BoolVar(&p.noAllow, "no-allow", false, "clear the egress allowlist")
+	fs.StringVar(&p.offline, "offline", "", "true or false: whether the tenant's captures and webhooks may reach no network at all")
 	fs.StringVar(&p.tenantName, "name", "", "display name")
 	fs.IntVar(&p.retention, "retention-days", -1, "how long artifacts are kept (0 = forever)")
 	fs.StringVar(&p.allowScripts, "allow-scripts", "", "true or false: whether captures may run the caller's JavaScript")
 }
 
-// update returns the change the flags ask for.
-func (p *planFlags) update(base auditshot.Plan) (auditshot.TenantUpdate, error) {
+// update returns the change the flags ask for of a tenant whose plan and
+// egress policy are base's.
+func (p *planFlags) update(tenant auditshot.Tenant) (auditshot.TenantUpdate, error) {
 	var u auditshot.TenantUpdate
+	base := tenant.Plan
 	if p.name != "" {
 		plan, ok := auditshot.Plans[p.name]
 		if !ok {
@@ -78,8 +82,20 @@ func (p *planFlags) update(base auditshot.Plan) (auditshot.TenantUpdate, error) 
 		}
 		u.Plan = &plan
 	}
-	if len(p.allow) > 0 || p.noAllow {
-		e := auditshot.EgressPolicy{Allow: append([]string{}, p.allow...)}
+	if len(p.allow) > 0 || p.noAllow || p.offline != "" {
+		// The policy is replaced whole: what a flag does not change
+		// stays as it is.
+		e := tenant.Egress
+		if len(p.allow) > 0 || p.noAllow {
+			e.Allow = append([]string{}, p.allow...)
+		}
+		switch p.offline {
+		case "":
+		case "true", "false":
+			e.Offline = p.offline == "true"
+		default:
+			return u, usageError{"--offline: want true or false"}
+		}
 		if _, err := egress.NewPolicy(e); err != nil {
 			return u, err
 		}
@@ -133,7 +149,7 @@ func runTenants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer db.Close()
 	switch sub {
 	case "create":
-		u, err := plan.update(auditshot.Plans["free"])
+		u, err := plan.update(auditshot.Tenant{Plan: auditshot.Plans["free"]})
 		if err != nil {
 			return err
 		}
@@ -173,7 +189,7 @@ func runTenants(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		u, err := plan.update(t.Plan)
+		u, err := plan.update(*t)
 		if err != nil {
 			return err
 		}

@@ -112,6 +112,23 @@ func TestTenantsAndKeysCommands(t *testing.T) {
 	if code, out, _ := run(t, "tenants", "set", "acme", "--data", data, "--captures-per-month", "5", "--allow", "127.0.0.1"); code != 0 || !strings.Contains(out, `"captures_per_month": 5`) {
 		t.Errorf("tenants set: %d %q", code, out)
 	}
+	// --offline changes only that part of the egress policy, --allow only
+	// the allowlist.
+	if code, out, _ := run(t, "tenants", "set", "acme", "--data", data, "--offline", "true"); code != 0 ||
+		!strings.Contains(out, `"offline": true`) || !strings.Contains(out, `"127.0.0.1"`) {
+		t.Errorf("tenants set --offline true: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "tenants", "set", "acme", "--data", data, "--allow", "10.0.0.0/8"); code != 0 ||
+		!strings.Contains(out, `"offline": true`) || !strings.Contains(out, `"10.0.0.0/8"`) || strings.Contains(out, `"127.0.0.1"`) {
+		t.Errorf("tenants set --allow: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "tenants", "set", "acme", "--data", data, "--offline", "false", "--allow", "127.0.0.1"); code != 0 ||
+		strings.Contains(out, `"offline"`) || !strings.Contains(out, `"127.0.0.1"`) {
+		t.Errorf("tenants set --offline false: %d %q", code, out)
+	}
+	if code, _, errOut := run(t, "tenants", "set", "acme", "--data", data, "--offline", "maybe"); code == 0 || !strings.Contains(errOut, "--offline: want true or false") {
+		t.Errorf("tenants set --offline maybe: %d %q", code, errOut)
+	}
 	if code, out, _ := run(t, "tenants", "list", "--data", data); code != 0 || !strings.Contains(out, "acme") || !strings.Contains(out, "default") {
 		t.Errorf("tenants list: %d %q", code, out)
 	}
