@@ -169,7 +169,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			level = slog.LevelDebug
 		}
 		attrs := []slog.Attr{slog.String("request_id", rid), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.String("route", pattern), slog.Int("status", rw.status),
+			slog.String("path", r.URL.Path), slog.String("route", pattern), slog.String("client", s.clientAddr(r)), slog.Int("status", rw.status),
 			slog.Int64("bytes", rw.bytes), slog.Float64("ms", float64(elapsed.Microseconds())/1000)}
 		if info.key != "" {
 			attrs = append(attrs, slog.String("tenant", info.tenant), slog.String("key", info.key))

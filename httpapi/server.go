@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +120,13 @@ type Config struct {
 	// UISignInsPerMinute bounds failed console sign-ins per client
 	// address; default DefaultUISignInsPerMinute.
 	UISignInsPerMinute int
+	// TrustedProxies are the addresses of reverse proxies in front of the
+	// server: a request from one of them is taken to come from the
+	// nearest address in its X-Forwarded-For header that is not itself a
+	// trusted proxy. Requests from other addresses are taken to come from
+	// there, whatever they claim. Client addresses key the sign-in limit
+	// and are logged.
+	TrustedProxies []netip.Prefix
 
 	// Metrics, if set, adds samples to /metrics (engine and store gauges).
 	Metrics func() []Metric

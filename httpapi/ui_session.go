@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -196,7 +195,7 @@ func (u *ui) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every attempt takes a token of the client address's bucket; one
 	// with a valid key gives it back, so only failures are limited.
-	client := clientAddr(r)
+	client := u.s.clientAddr(r)
 	if st, ok := u.signIns.take(client, u.s.cfg.UISignInsPerMinute); !ok {
 		secs := int(math.Ceil(st.retry.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -232,16 +231,6 @@ func (u *ui) handleLogin(w http.ResponseWriter, r *http.Request) {
 	setSessionCookie(w, r, token)
 	u.s.log.Info("console sign-in", "request_id", requestID(r.Context()), "tenant", key.TenantID, "key", key.ID)
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-// clientAddr is the address a request came from (the proxy's, behind a
-// reverse proxy: forwarded headers are not trusted).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (u *ui) handleLogout(w http.ResponseWriter, r *http.Request, ur *uiRequest) error {

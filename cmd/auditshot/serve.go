@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,7 @@ type serveConfig struct {
 	tsa                string
 	anchorInterval     time.Duration
 	tlsCert, tlsKey    string
+	trustedProxies     multi
 	configFile         string
 }
 
@@ -63,6 +65,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.anchorInterval, "anchor-interval", server.DefaultAnchorInterval, "how often logs that grew are anchored at --tsa")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with, with --tls-key")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR or address of a reverse proxy in front of the server, whose X-Forwarded-For is believed (repeatable; env AUDITSHOT_TRUSTED_PROXY, comma-separated)")
 }
 
 func (c *serveConfig) logger(w io.Writer) (*slog.Logger, error) {
@@ -114,6 +117,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // requests in flight (captures included) finish, jobs in flight finish or
 // go back to the queue, and the store closes after its last write.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) error {
+	proxies, err := parsePrefixes(cfg.trustedProxies, "--trusted-proxy")
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.data.dir, 0o700); err != nil {
 		return err
 	}
@@ -139,7 +146,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		Allow: cfg.engine.allow, WebhookKey: webhookKey, JobWorkers: cfg.jobWorkers, MaxQueuedJobs: cfg.maxQueuedJobs, WebhookRetries: cfg.webhookRetries,
 		WebhookBackoff: cfg.webhookBackoff, CheckpointInterval: cfg.checkpointInterval, ShutdownTimeout: cfg.shutdownTimeout,
 		MaxBodyBytes: cfg.maxBody, TSA: cfg.tsa, AnchorInterval: cfg.anchorInterval, TLSCert: cfg.tlsCert, TLSKey: cfg.tlsKey,
-		Version: Version, Logger: log})
+		TrustedProxies: proxies, Version: Version, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -177,4 +184,23 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 		return nil, err
 	}
 	return key, os.Chmod(path, 0o600)
+}
+
+// parsePrefixes reads CIDRs and single addresses ("10.0.0.0/8",
+// "127.0.0.1") given to flag.
+func parsePrefixes(entries []string, flag string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		if p, err := netip.ParsePrefix(e); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(e)
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("%s %q: want a CIDR or an IP address", flag, e)}
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

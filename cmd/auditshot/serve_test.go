@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"github.com/auditshot/auditshot/httpapi"
 	"io"
 	"net/http"
@@ -210,5 +211,19 @@ func TestServe_ConfigFile(t *testing.T) {
 	write("adress = 127.0.0.1:0\n")
 	if c, _, errOut := run(t, "serve", "--config", conf); c != 2 || !strings.Contains(errOut, `auditshot.conf:1: unknown setting "adress"`) {
 		t.Errorf("a misspelt setting: exit %d, %q", c, errOut)
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes([]string{"10.1.2.3/8", " 127.0.0.1", "::1", "::ffff:192.0.2.1"}, "--trusted-proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[10.0.0.0/8 127.0.0.1/32 ::1/128 192.0.2.1/32]" {
+		t.Errorf("parsePrefixes = %v", got)
+	}
+	if _, err := parsePrefixes([]string{"10.0.0.0/8", "proxy.example"}, "--trusted-proxy"); err == nil ||
+		err.Error() != `--trusted-proxy "proxy.example": want a CIDR or an IP address` {
+		t.Errorf("a host name: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sync"
@@ -64,7 +65,10 @@ type Config struct {
 	AnchorInterval time.Duration
 	// TLSCert and TLSKey, if set, are the PEM files the server serves
 	// HTTPS with.
-	TLSCert, TLSKey    string
+	TLSCert, TLSKey string
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed
+	// (httpapi.Config.TrustedProxies).
+	TrustedProxies     []netip.Prefix
 	WebhookRetries     int
 	WebhookBackoff     time.Duration
 	CheckpointInterval time.Duration
@@ -160,8 +164,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			_, err := db.LogSize(ctx, OperatorTenant)
 			return err
 		},
-		Version: cfg.Version,
-		Logger:  log,
+		TrustedProxies: cfg.TrustedProxies,
+		Version:        cfg.Version,
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, err
