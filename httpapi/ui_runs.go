@@ -48,13 +48,15 @@ type runsPage struct {
 	Error    string
 	Next     string
 	First    string
-	Statuses []string
-	Sorts    []sortOption
-	Columns  map[string]sortLink
-	Filtered bool
+	Statuses []selectOption
+	Sorts    []selectOption
+	// Workflow, Status and Started are the sortable columns' headers.
+	Workflow, Status, Started sortLink
+	Filtered                  bool
 }
 
-type sortOption struct {
+// selectOption is an option of a select element.
+type selectOption struct {
 	Value, Label string
 	Selected     bool
 }
@@ -62,8 +64,8 @@ type sortOption struct {
 type sortLink struct {
 	URL string
 	// Dir is "ascending", "descending" or "" (the column does not order the
-	// list), for aria-sort.
-	Dir string
+	// list), for aria-sort; Arrow shows it.
+	Dir, Arrow string
 }
 
 // runRows renders the rows of the runs table. It is Go, not a template:
@@ -159,31 +161,32 @@ func (u *ui) handleRuns(w http.ResponseWriter, r *http.Request, ur *uiRequest) e
 	q := r.URL.Query()
 	f := runsForm{Workflow: q.Get("workflow"), Agent: q.Get("agent"), Status: q.Get("status"), Subject: q.Get("subject"),
 		From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort")}
-	p := runsPage{uiBase: u.base(ur, "Runs", "runs"), F: f,
-		Statuses: []string{string(auditshot.RunRunning), string(auditshot.RunSucceeded), string(auditshot.RunFailed), string(auditshot.RunCancelled)}}
+	p := runsPage{uiBase: u.base(ur, "Runs", "runs"), F: f}
+	for _, st := range []auditshot.RunStatus{auditshot.RunRunning, auditshot.RunSucceeded, auditshot.RunFailed, auditshot.RunCancelled} {
+		p.Statuses = append(p.Statuses, selectOption{Value: string(st), Label: string(st), Selected: string(st) == f.Status})
+	}
 	p.Filtered = len(f.query()) > 0 && !(len(f.query()) == 1 && f.Sort != "")
 	sort := auditshot.RunSort(f.Sort)
 	if sort == "" {
 		sort = auditshot.RunSortNewest
 	}
 	for _, so := range auditshot.RunSorts() {
-		p.Sorts = append(p.Sorts, sortOption{Value: string(so), Label: sortLabels[so], Selected: so == sort})
+		p.Sorts = append(p.Sorts, selectOption{Value: string(so), Label: sortLabels[so], Selected: so == sort})
 	}
 	col := func(dir string, to auditshot.RunSort) sortLink {
 		fq := f
 		fq.Sort = string(to)
-		return sortLink{URL: runsURL(fq.query()), Dir: dir}
+		return sortLink{URL: runsURL(fq.query()), Dir: dir, Arrow: map[string]string{"ascending": "↑", "descending": "↓"}[dir]}
 	}
-	started := col("", auditshot.RunSortNewest)
+	p.Started = col("", auditshot.RunSortNewest)
 	switch sort {
 	case auditshot.RunSortNewest:
-		started = col("descending", auditshot.RunSortOldest)
+		p.Started = col("descending", auditshot.RunSortOldest)
 	case auditshot.RunSortOldest:
-		started = col("ascending", auditshot.RunSortNewest)
+		p.Started = col("ascending", auditshot.RunSortNewest)
 	}
-	p.Columns = map[string]sortLink{"started": started,
-		"workflow": col(map[bool]string{true: "ascending"}[sort == auditshot.RunSortWorkflow], auditshot.RunSortWorkflow),
-		"status":   col(map[bool]string{true: "ascending"}[sort == auditshot.RunSortStatus], auditshot.RunSortStatus)}
+	p.Workflow = col(map[bool]string{true: "ascending"}[sort == auditshot.RunSortWorkflow], auditshot.RunSortWorkflow)
+	p.Status = col(map[bool]string{true: "ascending"}[sort == auditshot.RunSortStatus], auditshot.RunSortStatus)
 
 	rf, err := f.filter()
 	if err != nil {
