@@ -40,6 +40,18 @@ func newTrap(t *testing.T, addr string) *trap {
 	return tr
 }
 
+// blockedByPolicy maps the URLs of a capture's network log that the
+// egress policy refused to the rule that refused them.
+func blockedByPolicy(res *auditshot.CaptureResult) map[string]string {
+	blocked := map[string]string{}
+	for _, q := range res.Evidence.Network {
+		if q.Blocked != "" {
+			blocked[q.URL] = q.Blocked
+		}
+	}
+	return blocked
+}
+
 func (tr *trap) port() string {
 	_, p, _ := net.SplitHostPort(tr.ln.Addr().String())
 	return p
@@ -119,12 +131,7 @@ try { new WebSocket('wss://127.0.0.2:%[1]s/wss'); } catch (e) {}
 		if res.Evidence.Title != "page" {
 			t.Fatalf("title %q", res.Evidence.Title)
 		}
-		blocked := map[string]string{}
-		for _, q := range res.Evidence.Network {
-			if q.Blocked != "" {
-				blocked[q.URL] = q.Blocked
-			}
-		}
+		blocked := blockedByPolicy(res)
 		for _, want := range []string{"/img.png", "/odd.png", "/fetch", "/xhr"} {
 			found := false
 			for u, rule := range blocked {
@@ -209,12 +216,7 @@ func TestEgress_Offline(t *testing.T) {
 	if res.Evidence.Title != "offline" {
 		t.Errorf("title %q", res.Evidence.Title)
 	}
-	blocked := map[string]string{}
-	for _, q := range res.Evidence.Network {
-		if q.Blocked != "" {
-			blocked[q.URL] = q.Blocked
-		}
-	}
+	blocked := blockedByPolicy(res)
 	for _, want := range []string{"/img.png", "/fetch"} {
 		if rule := blocked["http://127.0.0.1:"+p+want]; rule != "offline" {
 			t.Errorf("%s: refused by %q, want \"offline\"; refused: %v", want, rule, blocked)
