@@ -86,8 +86,7 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) error
 	if limit == 0 {
 		limit = auditshot.DefaultCheckpointLimit
 	}
-	// One more than asked says whether there is a next page.
-	cps, err := s.cfg.Ledger.Checkpoints(r.Context(), tenant, before, int(limit)+1)
+	cps, next, err := s.checkpointPage(r.Context(), tenant, before, int(limit))
 	if err != nil {
 		return err
 	}
@@ -101,11 +100,7 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) error
 	out := struct {
 		Checkpoints []checkpointBody `json:"checkpoints"`
 		NextBefore  int64            `json:"next_before"`
-	}{Checkpoints: []checkpointBody{}}
-	if int64(len(cps)) > limit {
-		cps = cps[:limit]
-		out.NextBefore = cps[limit-1].Size
-	}
+	}{Checkpoints: []checkpointBody{}, NextBefore: next}
 	for _, cp := range cps {
 		out.Checkpoints = append(out.Checkpoints, checkpointBody{Origin: cp.Origin, Size: cp.Size,
 			RootHash: hex.EncodeToString(cp.RootHash[:]), Note: string(cp.Note), Time: cp.Time, PublicKeys: keys})
@@ -142,25 +137,43 @@ func (s *Server) handleAccess(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = int(n)
 	}
-	limit := f.Limit
-	f.Limit++ // one more says whether there is a next page
-	entries, err := s.cfg.Access.ListAccess(r.Context(), callerOf(r).key.TenantID, f)
+	entries, next, err := s.accessPage(r.Context(), callerOf(r).key.TenantID, f)
 	if err != nil {
 		return err
 	}
-	out := struct {
+	if entries == nil {
+		entries = []auditshot.AccessEntry{}
+	}
+	writeJSON(w, http.StatusOK, struct {
 		Entries    []auditshot.AccessEntry `json:"entries"`
 		NextBefore int64                   `json:"next_before"`
-	}{Entries: entries}
-	if len(entries) > limit {
-		out.Entries = entries[:limit]
-		out.NextBefore = out.Entries[limit-1].Ledger.Index
-	}
-	if out.Entries == nil {
-		out.Entries = []auditshot.AccessEntry{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	}{entries, next})
 	return nil
+}
+
+// checkpointPage returns at most limit of the tenant's checkpoints smaller
+// than before (all if 0), largest first, and the before of the next page
+// (0 if this is the last).
+func (s *Server) checkpointPage(ctx context.Context, tenant string, before int64, limit int) ([]auditshot.Checkpoint, int64, error) {
+	// One more than asked says whether there is a next page.
+	cps, err := s.cfg.Ledger.Checkpoints(ctx, tenant, before, limit+1)
+	if err != nil || len(cps) <= limit {
+		return cps, 0, err
+	}
+	return cps[:limit], cps[limit-1].Size, nil
+}
+
+// accessPage returns the page of the access log f selects, at most
+// f.Limit entries, and the Before of the next page (0 if this is the
+// last).
+func (s *Server) accessPage(ctx context.Context, tenant string, f auditshot.AccessFilter) ([]auditshot.AccessEntry, int64, error) {
+	limit := f.Limit
+	f.Limit++ // one more says whether there is a next page
+	entries, err := s.cfg.Access.ListAccess(ctx, tenant, f)
+	if err != nil || len(entries) <= limit {
+		return entries, 0, err
+	}
+	return entries[:limit], entries[limit-1].Ledger.Index, nil
 }
 
 // intParam parses a required non-negative integer query parameter.

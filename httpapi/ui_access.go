@@ -11,16 +11,9 @@ import (
 // keys named, and returns the Before of the next page (0 if this is the
 // last).
 func (u *ui) accessRows(ctx context.Context, tenant string, f auditshot.AccessFilter) ([]accessRow, int64, error) {
-	limit := f.Limit
-	f.Limit++ // one more says whether there is a next page
-	entries, err := u.s.cfg.Access.ListAccess(ctx, tenant, f)
+	entries, next, err := u.s.accessPage(ctx, tenant, f)
 	if err != nil {
 		return nil, 0, err
-	}
-	var next int64
-	if len(entries) > limit {
-		entries = entries[:limit]
-		next = entries[limit-1].Ledger.Index
 	}
 	// Name the keys that looked (a revoked key keeps its name).
 	names := map[string]string{}

@@ -212,16 +212,15 @@ func (u *ui) history(ctx context.Context, tenant string, size, before int64) ([]
 	if before <= 0 || before > size {
 		before = size
 	}
-	cps, err := u.s.cfg.Ledger.Checkpoints(ctx, tenant, before, uiHistory+1)
+	cps, next, err := u.s.checkpointPage(ctx, tenant, before, uiHistory)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(cps) > uiHistory {
-		cps = cps[:uiHistory]
-		next = strconv.FormatInt(cps[uiHistory-1].Size, 10)
+	nextBefore := ""
+	if next > 0 {
+		nextBefore = strconv.FormatInt(next, 10)
 	}
-	return slices.DeleteFunc(cps, func(c auditshot.Checkpoint) bool { return c.Size == 0 }), next, nil
+	return slices.DeleteFunc(cps, func(c auditshot.Checkpoint) bool { return c.Size == 0 }), nextBefore, nil
 }
 
 // consistency checks an earlier checkpoint: its signature, and the proof
