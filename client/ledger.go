@@ -69,9 +69,9 @@ func (c *Client) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 
 // Checkpoints returns a page of the checkpoints the log signed, largest
 // first: those smaller than before (all if before is 0), at most limit
-// (the server's default if 0), and the before of the next page (0 at the
-// end). Check each with Checkpoint.Open and, against a later one, with
-// ConsistencyProof and ledger.VerifyConsistency.
+// (the server's default if 0; at most 500), and the before of the next
+// page (0 at the end). Check each with Checkpoint.Open and, against a
+// later one, with ConsistencyProof and ledger.VerifyConsistency.
 func (c *Client) Checkpoints(ctx context.Context, before int64, limit int) ([]Checkpoint, int64, error) {
 	q := url.Values{}
 	if before > 0 {

@@ -62,9 +62,14 @@ func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// maxCheckpointPage is the largest page of GET /v1/ledger/checkpoints: less
+// than the store's most (auditshot.MaxCheckpointLimit), since a page asks
+// for one more.
+const maxCheckpointPage = 500
+
 // handleCheckpoints lists the checkpoints the log signed, largest first,
 // a page at a time: ?before=SIZE&limit=N (default
-// auditshot.DefaultCheckpointLimit, at most auditshot.MaxCheckpointLimit).
+// auditshot.DefaultCheckpointLimit, at most maxCheckpointPage).
 // next_before, when not 0, is the before of the next page.
 func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) error {
 	tenant := callerOf(r).key.TenantID
@@ -79,8 +84,8 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) error
 		if limit, err = intParam(r, "limit"); err != nil {
 			return err
 		}
-		if limit < 1 || limit > auditshot.MaxCheckpointLimit {
-			return auditshot.Errorf(auditshot.EINVALID, "limit: want 1 to %d, got %d", auditshot.MaxCheckpointLimit, limit)
+		if limit < 1 || limit > maxCheckpointPage {
+			return auditshot.Errorf(auditshot.EINVALID, "limit: want 1 to %d, got %d", maxCheckpointPage, limit)
 		}
 	}
 	if limit == 0 {
@@ -109,7 +114,8 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// Page sizes of GET /v1/ledger/access.
+// Page sizes of GET /v1/ledger/access (the largest less than the store's
+// most, since a page asks for one more).
 const (
 	defaultAccessPage = 50
 	maxAccessPage     = 500
