@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"sync"
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/ledger"
@@ -83,7 +85,62 @@ const runColumns = `tenant_id, id, workflow, agent, principal, subject, labels, 
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanRun(s scanner) (*auditshot.Run, error) {
+// runDecoder remembers the agents and labels it has decoded by their
+// JSON, so that each is decoded once: runs mostly share them. Its agents
+// are the DB's (an Agent is a value, safe to share); its labels are a
+// page's, and each run gets a copy of them.
+type runDecoder struct {
+	agents *agentCache
+	labels map[string]map[string]string
+}
+
+// agentCache holds decoded agents by their JSON, at most maxAgentCache.
+type agentCache struct {
+	mu sync.Mutex
+	m  map[string]auditshot.Agent
+}
+
+// maxAgentCache bounds the agents a DB keeps decoded; when full it starts
+// again.
+const maxAgentCache = 4096
+
+func (c *agentCache) get(b []byte) (auditshot.Agent, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.m[string(b)]
+	return a, ok
+}
+
+func (c *agentCache) put(b []byte, a auditshot.Agent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxAgentCache || c.m == nil {
+		c.m = map[string]auditshot.Agent{}
+	}
+	c.m[string(b)] = a
+}
+
+func (d *runDecoder) agent(b []byte) (auditshot.Agent, bool) {
+	if d == nil {
+		return auditshot.Agent{}, false
+	}
+	return d.agents.get(b)
+}
+
+func (d *runDecoder) label(b []byte) (map[string]string, bool) {
+	if d == nil {
+		return nil, false
+	}
+	l, ok := d.labels[string(b)]
+	return l, ok
+}
+
+func (db *DB) newRunDecoder() *runDecoder {
+	return &runDecoder{agents: &db.agents, labels: map[string]map[string]string{}}
+}
+
+// scanRun reads a row of runColumns, decoding through dec if not nil.
+func scanRun(s scanner, dec *runDecoder) (*auditshot.Run, error) {
 	var (
 		r             auditshot.Run
 		agent, labels []byte
@@ -95,11 +152,25 @@ func scanRun(s scanner) (*auditshot.Run, error) {
 		&started, &ended, &r.Started.Index, &r.Started.LeafHash, &finIdx, &finLeaf); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(agent, &r.Agent); err != nil {
-		return nil, fmt.Errorf("decode agent: %w", err)
+	if a, ok := dec.agent(agent); ok {
+		r.Agent = a
+	} else {
+		if err := json.Unmarshal(agent, &r.Agent); err != nil {
+			return nil, fmt.Errorf("decode agent: %w", err)
+		}
+		if dec != nil {
+			dec.agents.put(agent, r.Agent)
+		}
 	}
-	if err := json.Unmarshal(labels, &r.Labels); err != nil {
-		return nil, fmt.Errorf("decode labels: %w", err)
+	if l, ok := dec.label(labels); ok {
+		r.Labels = maps.Clone(l) // a run's labels are its own to change
+	} else {
+		if err := json.Unmarshal(labels, &r.Labels); err != nil {
+			return nil, fmt.Errorf("decode labels: %w", err)
+		}
+		if dec != nil {
+			dec.labels[string(labels)] = maps.Clone(r.Labels)
+		}
 	}
 	r.StartedAt = fromUnixNano(started)
 	if ended.Valid {
@@ -119,7 +190,7 @@ func (db *DB) FindRun(ctx context.Context, tenantID, id string) (*auditshot.Run,
 }
 
 func findRun(ctx context.Context, q querier, tenantID, id string) (*auditshot.Run, error) {
-	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE tenant_id = ? AND id = ?`, tenantID, id), nil)
 	if errNotFound(err) {
 		return nil, auditshot.Errorf(auditshot.ENOTFOUND, "run %q not found", id)
 	}
@@ -148,14 +219,25 @@ func (db *DB) ListRuns(ctx context.Context, tenantID string, f auditshot.RunFilt
 	return db.page(ctx, tenantID, q)
 }
 
+// ListRunsSQL returns the SQL statement and arguments ListRuns runs for f
+// (for a text filter, after indexing pending text), so that a benchmark
+// can time the bare query beside ListRuns.
+func (db *DB) ListRunsSQL(ctx context.Context, tenantID string, f auditshot.RunFilter) (string, []any, error) {
+	q, err := listRunsQuery(tenantID, f, db.textPlanner(ctx, tenantID))
+	if err != nil {
+		return "", nil, err
+	}
+	return q.sql, q.args, nil
+}
+
 // ExplainListRuns returns SQLite's plan (EXPLAIN QUERY PLAN, one line per
 // step) of the query ListRuns runs for f, to check which indexes it uses.
 func (db *DB) ExplainListRuns(ctx context.Context, tenantID string, f auditshot.RunFilter) ([]string, error) {
-	q, err := listRunsQuery(tenantID, f, db.textPlanner(ctx, tenantID))
+	query, args, err := db.ListRunsSQL(ctx, tenantID, f)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q.sql, q.args...)
+	rows, err := db.rdb.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		return nil, internal("explain list runs", err)
 	}

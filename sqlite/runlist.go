@@ -91,8 +91,9 @@ func (db *DB) runPage(ctx context.Context, q *runsQuery) ([]*auditshot.Run, stri
 	}
 	defer rows.Close()
 	var runs []*auditshot.Run
+	dec := db.newRunDecoder()
 	for rows.Next() {
-		r, err := scanRun(rows)
+		r, err := scanRun(rows, dec)
 		if err != nil {
 			return nil, "", internal("list runs", err)
 		}

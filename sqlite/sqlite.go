@@ -130,6 +130,8 @@ type DB struct {
 	// connection prepares a statement once), by query.
 	readMu    sync.Mutex
 	readStmts map[string]*sql.Stmt
+	// agents are the runs' agents decoded so far (runDecoder).
+	agents agentCache
 
 	reqs      chan *request
 	closing   chan struct{}
