@@ -245,6 +245,11 @@ func (u *ui) base(ur *uiRequest, title, nav string) uiBase {
 	return b
 }
 
+// serverDur formats a duration as a Server-Timing dur (milliseconds).
+func serverDur(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
+}
+
 // renderBufs keeps the buffers pages are made in (a runs page is ~60 KB).
 var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -267,7 +272,7 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, page str
 	// How long the server took to make the page, for the browser's
 	// developer tools and the console benchmark (W3C Server Timing).
 	if info, ok := r.Context().Value(ctxLogInfo).(*logInfo); ok && !info.start.IsZero() {
-		w.Header().Set("Server-Timing", "app;desc=\"page made\";dur="+strconv.FormatFloat(float64(time.Since(info.start).Microseconds())/1000, 'f', 3, 64))
+		w.Header().Add("Server-Timing", "app;desc=\"page made\";dur="+serverDur(time.Since(info.start)))
 	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
@@ -349,14 +354,17 @@ func (u *ui) recordView(ctx context.Context, ur *uiRequest, v auditshot.Evidence
 	return nil
 }
 
-// uiTime formats a time for pages: UTC, to the second.
+// uiTimeLayout is how pages show times: UTC, to the second.
+const uiTimeLayout = "2006-01-02 15:04:05 UTC"
+
+// uiTime formats a time for pages (uiTimeLayout).
 func uiTime(t any) string {
 	switch t := t.(type) {
 	case time.Time:
 		if t.IsZero() {
 			return ""
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return t.UTC().Format(uiTimeLayout)
 	case *time.Time:
 		if t == nil {
 			return ""
