@@ -60,34 +60,43 @@ func signIn(ctx context.Context, base, key string) (*console, error) {
 }
 
 // runsPage gets /ui/runs?query, reads the whole page and returns the
-// server's time to make it, from the page's Server-Timing header.
-func (c *console) runsPage(ctx context.Context, query string) (time.Duration, error) {
+// server's times, from the page's Server-Timing header.
+func (c *console) runsPage(ctx context.Context, query string) (serverTimes, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/ui/runs?"+query, nil)
 	if err != nil {
-		return 0, err
+		return serverTimes{}, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, err
+		return serverTimes{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("GET /ui/runs?%s: %w", query, err)
+		return serverTimes{}, fmt.Errorf("GET /ui/runs?%s: %w", query, err)
 	case resp.StatusCode == http.StatusNotFound:
-		return 0, fmt.Errorf("GET /ui/runs: %w", errNoConsole)
+		return serverTimes{}, fmt.Errorf("GET /ui/runs: %w", errNoConsole)
 	case resp.StatusCode != http.StatusOK:
-		return 0, fmt.Errorf("GET /ui/runs?%s: %s (signed out?): %.300s", query, resp.Status, body)
+		return serverTimes{}, fmt.Errorf("GET /ui/runs?%s: %s (signed out?): %.300s", query, resp.Status, body)
 	case !runID.Match(body):
-		return 0, fmt.Errorf("GET /ui/runs?%s: the page lists no runs", query)
+		return serverTimes{}, fmt.Errorf("GET /ui/runs?%s: the page lists no runs", query)
 	}
-	d, err := serverTiming(resp.Header.Get("Server-Timing"), "app")
+	h := strings.Join(resp.Header.Values("Server-Timing"), ", ")
+	app, err := serverTiming(h, "app")
 	if err != nil {
-		return 0, fmt.Errorf("GET /ui/runs?%s: %w", query, err)
+		return serverTimes{}, fmt.Errorf("GET /ui/runs?%s: %w", query, err)
 	}
-	return d, nil
+	db, err := serverTiming(h, "db")
+	if err != nil {
+		return serverTimes{}, fmt.Errorf("GET /ui/runs?%s: %w", query, err)
+	}
+	return serverTimes{app, db}, nil
 }
+
+// serverTimes are the server's time to make a page, and of that the time
+// of its runs query.
+type serverTimes struct{ app, db time.Duration }
 
 // serverTiming reads the duration of metric name from a Server-Timing
 // header ("app;desc=\"page made\";dur=1.234").
