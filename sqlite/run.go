@@ -104,34 +104,34 @@ type agentCache struct {
 // again.
 const maxAgentCache = 4096
 
-func (c *agentCache) get(b []byte) (auditshot.Agent, bool) {
+func (c *agentCache) get(js string) (auditshot.Agent, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	a, ok := c.m[string(b)]
+	a, ok := c.m[js]
 	return a, ok
 }
 
-func (c *agentCache) put(b []byte, a auditshot.Agent) {
+func (c *agentCache) put(js string, a auditshot.Agent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= maxAgentCache || c.m == nil {
 		c.m = map[string]auditshot.Agent{}
 	}
-	c.m[string(b)] = a
+	c.m[js] = a
 }
 
-func (d *runDecoder) agent(b []byte) (auditshot.Agent, bool) {
+func (d *runDecoder) agent(js string) (auditshot.Agent, bool) {
 	if d == nil {
 		return auditshot.Agent{}, false
 	}
-	return d.agents.get(b)
+	return d.agents.get(js)
 }
 
-func (d *runDecoder) label(b []byte) (map[string]string, bool) {
+func (d *runDecoder) label(js string) (map[string]string, bool) {
 	if d == nil {
 		return nil, false
 	}
-	l, ok := d.labels[string(b)]
+	l, ok := d.labels[js]
 	return l, ok
 }
 
@@ -143,7 +143,7 @@ func (db *DB) newRunDecoder() *runDecoder {
 func scanRun(s scanner, dec *runDecoder) (*auditshot.Run, error) {
 	var (
 		r             auditshot.Run
-		agent, labels []byte
+		agent, labels string
 		started       int64
 		ended, finIdx sql.NullInt64
 		finLeaf       sql.NullString
@@ -155,7 +155,7 @@ func scanRun(s scanner, dec *runDecoder) (*auditshot.Run, error) {
 	if a, ok := dec.agent(agent); ok {
 		r.Agent = a
 	} else {
-		if err := json.Unmarshal(agent, &r.Agent); err != nil {
+		if err := json.Unmarshal([]byte(agent), &r.Agent); err != nil {
 			return nil, fmt.Errorf("decode agent: %w", err)
 		}
 		if dec != nil {
@@ -165,11 +165,11 @@ func scanRun(s scanner, dec *runDecoder) (*auditshot.Run, error) {
 	if l, ok := dec.label(labels); ok {
 		r.Labels = maps.Clone(l) // a run's labels are its own to change
 	} else {
-		if err := json.Unmarshal(labels, &r.Labels); err != nil {
+		if err := json.Unmarshal([]byte(labels), &r.Labels); err != nil {
 			return nil, fmt.Errorf("decode labels: %w", err)
 		}
 		if dec != nil {
-			dec.labels[string(labels)] = maps.Clone(r.Labels)
+			dec.labels[labels] = maps.Clone(r.Labels)
 		}
 	}
 	r.StartedAt = fromUnixNano(started)
