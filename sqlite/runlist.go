@@ -29,7 +29,7 @@ func (db *DB) page(ctx context.Context, tenantID string, q *runsQuery) ([]*audit
 // text, and returns the page of those that have it, and the cursor after
 // the last run it checked if it stopped there.
 func (db *DB) checkedPage(ctx context.Context, tenantID string, q *runsQuery) ([]*auditshot.Run, string, error) {
-	rows, err := db.rdb.QueryContext(ctx, q.sql, q.args...)
+	rows, err := db.queryFast(ctx, q.sql, q.args...)
 	if err != nil {
 		return nil, "", internal("list runs", err)
 	}
@@ -85,7 +85,7 @@ const byIDs = `(SELECT value AS run_id FROM json_each(?)) AS m CROSS JOIN runs O
 // runPage runs q, a query of runColumns, and returns its page and the
 // next page's cursor.
 func (db *DB) runPage(ctx context.Context, q *runsQuery) ([]*auditshot.Run, string, error) {
-	rows, err := db.rdb.QueryContext(ctx, q.sql, q.args...)
+	rows, err := db.queryFast(ctx, q.sql, q.args...) // prepared: parsing it was a quarter of its time
 	if err != nil {
 		return nil, "", internal("list runs", err)
 	}

@@ -188,13 +188,22 @@ func Open(ctx context.Context, path string, cfg Config) (*DB, error) {
 // DefaultReadConns is the size of the pool of read connections.
 const DefaultReadConns = 8
 
+// maxReadStmts bounds the read statements kept prepared: the run
+// listings have a statement per combination of filters and sort, and
+// only the first ones seen are kept (the rest run unprepared).
+const maxReadStmts = 256
+
 // readStmt returns query prepared on the read pool. If preparing fails,
-// the caller runs the query unprepared.
+// or maxReadStmts are kept already, it returns nil and the caller runs the
+// query unprepared.
 func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
 	db.readMu.Lock()
 	defer db.readMu.Unlock()
 	if st, ok := db.readStmts[query]; ok {
 		return st
+	}
+	if len(db.readStmts) >= maxReadStmts {
+		return nil
 	}
 	st, err := db.rdb.PrepareContext(ctx, query)
 	if err != nil {
@@ -202,6 +211,14 @@ func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
 	}
 	db.readStmts[query] = st
 	return st
+}
+
+// queryFast runs a hot read query through its prepared statement.
+func (db *DB) queryFast(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.readStmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.rdb.QueryContext(ctx, query, args...)
 }
 
 // queryRowFast runs a hot read query through its prepared statement.
