@@ -32,7 +32,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,6 +41,7 @@ import (
 	"github.com/auditshot/auditshot/chromium"
 	"github.com/auditshot/auditshot/egress"
 	"github.com/auditshot/auditshot/file"
+	"github.com/auditshot/auditshot/internal/benchstat"
 	"github.com/auditshot/auditshot/internal/server"
 	"github.com/auditshot/auditshot/ledger"
 	"github.com/auditshot/auditshot/sqlite"
@@ -174,34 +174,17 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		name string
 		d    []time.Duration
 	}{{"engine", direct}, {"api", api}} {
-		fmt.Fprintf(w, "%10s  %8d  %8.1f  %8.1f\n", v.name, len(v.d), ms(pct(v.d, 50)), ms(pct(v.d, 95)))
+		fmt.Fprintf(w, "%10s  %8d  %8.1f  %8.1f\n", v.name, len(v.d), benchstat.MS(benchstat.Percentile(v.d, 50)), benchstat.MS(benchstat.Percentile(v.d, 95)))
 	}
 	ss := st.db.Stats()
 	fmt.Fprintf(w, "\nstore: %d writes in %d group commits (%.1f per commit)", ss.Writes, ss.Batches, float64(ss.Writes)/float64(max(1, ss.Batches)))
 	fmt.Fprintf(w, "\nevents acknowledged: %d in %.1fs by %d clients (p50 %.2f ms, p95 %.2f ms), %d found in the log, ledger verified\n",
-		events.n, events.elapsed.Seconds(), cfg.clients, ms(pct(events.latency, 50)), ms(pct(events.latency, 95)), events.found)
-	ratio := float64(pct(api, 50)) / float64(pct(direct, 50))
+		events.n, events.elapsed.Seconds(), cfg.clients, benchstat.MS(benchstat.Percentile(events.latency, 50)), benchstat.MS(benchstat.Percentile(events.latency, 95)), events.found)
+	ratio := float64(benchstat.Percentile(api, 50)) / float64(benchstat.Percentile(direct, 50))
 	eps := float64(events.n) / events.elapsed.Seconds()
-	fmt.Fprintf(w, "\napi-capture-overhead-ratio: %.3f   (goal <= %.2f) %s\n", ratio, goalCaptureOverhead, verdict(ratio <= goalCaptureOverhead))
-	fmt.Fprintf(w, "api-events-per-second: %.0f   (goal >= %d) %s\n", eps, goalEventsPerSecond, verdict(eps >= goalEventsPerSecond))
+	fmt.Fprintf(w, "\napi-capture-overhead-ratio: %.3f   (goal <= %.2f) %s\n", ratio, goalCaptureOverhead, benchstat.Verdict(ratio <= goalCaptureOverhead))
+	fmt.Fprintf(w, "api-events-per-second: %.0f   (goal >= %d) %s\n", eps, goalEventsPerSecond, benchstat.Verdict(eps >= goalEventsPerSecond))
 	return nil
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func pct(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(d))
-	return s[(len(s)-1)*p/100]
 }
 
 // post sends a JSON POST with the key and returns the status and body.

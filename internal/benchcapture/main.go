@@ -229,13 +229,6 @@ func growthRun(ctx context.Context, growth int, execPath, url string, logger *sl
 }
 
 // verdict is PASS when ok, MISS otherwise.
-func verdict(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
-}
-
 // timeout bounds one capture, so that a stuck browser ends the run with an
 // error and not a hang.
 const timeout = 60 * time.Second

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditshot/auditshot/internal/benchstat"
 )
 
 // variant is one way of taking captures.
@@ -41,8 +43,8 @@ func (c *cell) add(lat []time.Duration, wall time.Duration) {
 	c.rounds = append(c.rounds, float64(len(lat))/wall.Seconds())
 }
 
-func (c *cell) p50() float64 { return ms(percentile(c.lat, 50)) }
-func (c *cell) p95() float64 { return ms(percentile(c.lat, 95)) }
+func (c *cell) p50() float64 { return benchstat.MS(benchstat.Percentile(c.lat, 50)) }
+func (c *cell) p95() float64 { return benchstat.MS(benchstat.Percentile(c.lat, 95)) }
 
 // throughput is the median of the rounds' throughputs.
 func (c *cell) throughput() float64 {
@@ -56,19 +58,6 @@ func (c *cell) throughput() float64 {
 	}
 	return (r[len(r)/2-1] + r[len(r)/2]) / 2
 }
-
-// percentile is the nearest-rank percentile p of d.
-func percentile(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	rank := (p*len(s) + 99) / 100 // ceil(p/100 * n)
-	return s[max(rank, 1)-1]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // warmup takes n unmeasured captures and checks the first image.
 func warmup(ctx context.Context, v variant, conc, n int) error {

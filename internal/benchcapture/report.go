@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"text/tabwriter"
+
+	"github.com/auditshot/auditshot/internal/benchstat"
 )
 
 // benchPage is the captured page: text, two style blocks and an inline
@@ -115,12 +117,12 @@ func printRatios(w io.Writer, cells []*cell, growth int, early, late int64) {
 	thr := find("engine", 2).throughput() / find("new-context", 2).throughput()
 	grow := float64(late) / float64(early)
 	fmt.Fprintf(w, "capture-latency-ratio-vs-reused-tab: %.2f   (engine p50 / reused-tab p50, concurrency 1; goal <= %.2f) %s\n",
-		lat, goalLatencyRatio, verdict(lat <= goalLatencyRatio))
+		lat, goalLatencyRatio, benchstat.Verdict(lat <= goalLatencyRatio))
 	fmt.Fprintf(w, "capture-throughput-ratio-vs-naive-isolation: %.2f   (engine / new-context captures/s, concurrency 2; goal >= %.2f) %s\n",
-		thr, goalThroughputRatio, verdict(thr >= goalThroughputRatio))
+		thr, goalThroughputRatio, benchstat.Verdict(thr >= goalThroughputRatio))
 	fmt.Fprintf(w, "engine-memory-mb-at-%d: %.0f\n", growthEarly, mb(early))
 	fmt.Fprintf(w, "engine-memory-mb-at-%d: %.0f\n", growth, mb(late))
-	fmt.Fprintf(w, "engine-memory-growth-ratio: %.2f   (goal <= %.2f) %s\n", grow, goalGrowthRatio, verdict(grow <= goalGrowthRatio))
+	fmt.Fprintf(w, "engine-memory-growth-ratio: %.2f   (goal <= %.2f) %s\n", grow, goalGrowthRatio, benchstat.Verdict(grow <= goalGrowthRatio))
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }

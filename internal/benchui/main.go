@@ -42,7 +42,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +50,7 @@ import (
 	"github.com/auditshot/auditshot/chromium"
 	"github.com/auditshot/auditshot/egress"
 	"github.com/auditshot/auditshot/file"
+	"github.com/auditshot/auditshot/internal/benchstat"
 	"github.com/auditshot/auditshot/internal/server"
 	"github.com/auditshot/auditshot/sqlite"
 )
@@ -180,7 +180,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nstore ListRuns(workflow=X) p50: %.2f ms\n", ms(pct(d[0], 50)))
+		fmt.Fprintf(w, "\nstore ListRuns(workflow=X) p50: %.2f ms\n", benchstat.MS(benchstat.Percentile(d[0], 50)))
 		return fmt.Errorf("console: %w", consoleErr)
 	}
 	var dsrv, ddb []time.Duration // the server's own times for each measured page
@@ -214,16 +214,18 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	}{{"plain SQL (rows scanned, not decoded)", dsql}, {"  the same, prepared once", dprep}, {"store ListRuns(workflow=X)", ds},
 		{"GET /ui/runs?workflow=X, server time", dsrv}, {"  of which its runs query (ListRuns)", ddb},
 		{"GET /ui/runs?workflow=X, round trip", dc}} {
-		fmt.Fprintf(w, "%38s  %8d  %8.2f  %8.2f\n", v.name, len(v.d), ms(pct(v.d, 50)), ms(pct(v.d, 95)))
+		fmt.Fprintf(w, "%38s  %8d  %8.2f  %8.2f\n", v.name, len(v.d), benchstat.MS(benchstat.Percentile(v.d, 50)), benchstat.MS(benchstat.Percentile(v.d, 95)))
 	}
-	x := func(a, b []time.Duration) float64 { return float64(pct(a, 50)) / float64(pct(b, 50)) }
+	x := func(a, b []time.Duration) float64 {
+		return float64(benchstat.Percentile(a, 50)) / float64(benchstat.Percentile(b, 50))
+	}
 	fmt.Fprintf(w, "\nserver time: %.2f x the store's ListRuns, %.2f x the plain SQL, %.2f x the plain SQL prepared once\n",
 		x(dsrv, ds), x(dsrv, dsql), x(dsrv, dprep))
 	fmt.Fprintf(w, "round trip over loopback (the client's HTTP stack on the same cores included): %.2f x ListRuns, %.2f x the plain SQL\n",
 		x(dc, ds), x(dc, dsql))
 	ratio := x(dsrv, dsql)
-	fmt.Fprintf(w, "ui-runs-list-p50-ms: %.2f\n", ms(pct(dsrv, 50)))
-	fmt.Fprintf(w, "ui-overhead-ratio: %.2f   (goal <= %g) %s\n", ratio, goalOverhead, verdict(ratio <= goalOverhead))
+	fmt.Fprintf(w, "ui-runs-list-p50-ms: %.2f\n", benchstat.MS(benchstat.Percentile(dsrv, 50)))
+	fmt.Fprintf(w, "ui-overhead-ratio: %.2f   (goal <= %g) %s\n", ratio, goalOverhead, benchstat.Verdict(ratio <= goalOverhead))
 	return nil
 }
 
@@ -335,7 +337,7 @@ func others(ctx context.Context, db *sqlite.DB, w io.Writer) error {
 			d = append(d, time.Since(start))
 			n = len(runs)
 		}
-		fmt.Fprintf(w, "%48s  %8.2f  %8d\n", l.name, ms(pct(d, 50)), n)
+		fmt.Fprintf(w, "%48s  %8.2f  %8d\n", l.name, benchstat.MS(benchstat.Percentile(d, 50)), n)
 	}
 	return nil
 }
@@ -373,22 +375,4 @@ func measure(cfg config, fns ...func(i int) error) ([][]time.Duration, error) {
 		}
 	}
 	return out, nil
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func pct(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[min(len(s)-1, len(s)*p/100)]
 }

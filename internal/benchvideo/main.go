@@ -20,7 +20,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/auditshot/auditshot/chromium"
 	"github.com/auditshot/auditshot/egress"
 	"github.com/auditshot/auditshot/examples/demoapp/app"
+	"github.com/auditshot/auditshot/internal/benchstat"
 	"github.com/auditshot/auditshot/video"
 )
 
@@ -136,20 +136,13 @@ func run(ctx context.Context, rounds int, w io.Writer) error {
 			}
 		}
 	}
-	p50 := func(d []time.Duration) time.Duration { s := slices.Sorted(slices.Values(d)); return s[(len(s)-1)/2] }
+	p50 := func(d []time.Duration) time.Duration { return benchstat.Percentile(d, 50) }
 	fmt.Fprintf(w, "%14s  %6s  %8s\n", "variant", "flows", "p50 s")
 	fmt.Fprintf(w, "%14s  %6d  %8.2f\n", "without video", len(plain), p50(plain).Seconds())
 	fmt.Fprintf(w, "%14s  %6d  %8.2f\n", "with video", len(recorded), p50(recorded).Seconds())
 	ratio := p50(recorded).Seconds() / p50(plain).Seconds()
 	bpm := bytes / secs * 60
-	fmt.Fprintf(w, "\nvideo-overhead-ratio: %.3f   (goal <= %.2f) %s\n", ratio, goalOverheadRatio, verdict(ratio <= goalOverheadRatio))
-	fmt.Fprintf(w, "video-bytes-per-minute: %.0f   (goal <= %d) %s\n", bpm, goalBytesPerMin, verdict(bpm <= goalBytesPerMin))
+	fmt.Fprintf(w, "\nvideo-overhead-ratio: %.3f   (goal <= %.2f) %s\n", ratio, goalOverheadRatio, benchstat.Verdict(ratio <= goalOverheadRatio))
+	fmt.Fprintf(w, "video-bytes-per-minute: %.0f   (goal <= %d) %s\n", bpm, goalBytesPerMin, benchstat.Verdict(bpm <= goalBytesPerMin))
 	return nil
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
 }
