@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/bundle"
-	"github.com/auditshot/auditshot/chromium"
-	"github.com/auditshot/auditshot/egress"
 	"github.com/auditshot/auditshot/internal/server"
 	"github.com/auditshot/auditshot/ledger"
 	"github.com/auditshot/auditshot/sqlite"
@@ -75,7 +72,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer os.Remove(f.Name())
 	opts := sqlite.ExportOptions{Generator: "auditshot " + Version}
 	if *pdf {
-		eng, err := newPrintEngine(ctx, *browser, newLogger(stderr, *verbose))
+		// server.ReportPrinter prints under an offline egress policy.
+		eng, err := (&engineFlags{chromium: *browser, verbose: *verbose}).newEngine(ctx, stderr, 1)
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: the bundle will have no report.pdf: %v\n", err)
 		} else {
@@ -106,36 +104,3 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "recorded as ledger entry %d; verify with: auditshot verify %s --key '%s' (fingerprint %s)\n", x.Ledger.Index, *out, s.vkey, fp)
 	return nil
 }
-
-// newPrintEngine starts a capture engine for printing reports whose
-// browser has no network: its egress sessions are never armed, so their
-// proxies refuse every connection.
-func newPrintEngine(ctx context.Context, execPath string, log *slog.Logger) (*chromium.Engine, error) {
-	eng, err := chromium.New(chromium.Config{ExecPath: execPath, Egress: offlineEgress{egress.New(egress.Config{Logger: log})},
-		Concurrency: 1, Prewarm: -1, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	if err := eng.Start(ctx); err != nil {
-		eng.Close()
-		return nil, err
-	}
-	return eng, nil
-}
-
-// offlineEgress opens egress sessions that refuse everything: a session
-// refuses every connection until armed, and offlineSession ignores Arm.
-type offlineEgress struct{ auditshot.Egress }
-
-func (o offlineEgress) Open(ctx context.Context) (auditshot.EgressSession, error) {
-	s, err := o.Egress.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return offlineSession{s}, nil
-}
-
-type offlineSession struct{ auditshot.EgressSession }
-
-// Arm keeps the session refusing everything, whatever the policy.
-func (offlineSession) Arm(auditshot.EgressPolicy) error { return nil }
