@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/auditshot/auditshot"
+	"github.com/auditshot/auditshot/internal/servertest"
 	"github.com/auditshot/auditshot/rfc3161/rfc3161test"
 )
 
@@ -134,22 +134,9 @@ func mustDataDir(t *testing.T) (string, *store) {
 // zipFiles returns the files of the zip archive at path by name.
 func zipFiles(t *testing.T, path string) map[string][]byte {
 	t.Helper()
-	zr, err := zip.OpenReader(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zr.Close()
-	out := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[f.Name], err = io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
+	return servertest.Unzip(t, b)
 }

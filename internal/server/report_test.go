@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"archive/zip"
 	"bytes"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/auditshot/auditshot"
 	"github.com/auditshot/auditshot/bundle"
+	"github.com/auditshot/auditshot/internal/servertest"
 )
 
 // TestExport_Report exports a run with before and after screenshots and
@@ -54,7 +53,7 @@ func TestExport_Report(t *testing.T) {
 	if len(rep.Unchecked) != 2 {
 		t.Errorf("unchecked files %v, want report.html and report.pdf", rep.Unchecked)
 	}
-	files := unzipAll(t, b)
+	files := servertest.Unzip(t, b)
 	html := string(files[bundle.ReportHTMLFile])
 	for _, want := range []string{"refund-bot", "claude-sonnet-4", "git:3f2c1ab", "alice@shop.example", "approve_refund",
 		"auditshot test", `<img src="blobs/sha256/`, "&lt;script&gt;alert(1)&lt;/script&gt;"} {
@@ -87,27 +86,6 @@ func TestExport_Report(t *testing.T) {
 }
 
 // unzipAll returns the files of a zip archive by name.
-func unzipAll(t testing.TB, b []byte) map[string][]byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[f.Name], err = io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
-
 // saveArtifact writes data under testoutput/ for a person to look at.
 func saveArtifact(tb testing.TB, name string, data []byte) {
 	tb.Helper()

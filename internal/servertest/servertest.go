@@ -4,8 +4,11 @@
 package servertest
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -110,4 +113,26 @@ func Start(tb testing.TB, eng *chromium.Engine, opts ...func(*server.Config)) *S
 		blobs.Close()
 	})
 	return &Server{Server: srv, DB: db, Blobs: blobs, Admin: srv.BootstrapKey, LogKey: vkey, Dir: dir, WebhookKey: key}
+}
+
+// Unzip returns the files of a zip archive (an evidence bundle) by name.
+func Unzip(tb testing.TB, b []byte) map[string][]byte {
+	tb.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[f.Name], err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return out
 }
