@@ -31,7 +31,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -290,17 +289,11 @@ func ingest(ctx context.Context, st *stack, cfg config) (ingestResult, error) {
 		wg       sync.WaitGroup
 		lat      = make([][]time.Duration, cfg.clients)
 	)
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return res, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return res, err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := benchstat.CPUProfile(profile)
+	if err != nil {
+		return res, err
 	}
+	defer stopProfile()
 	deadline := time.Now().Add(cfg.duration)
 	start := time.Now()
 	for c := range cfg.clients {

@@ -29,8 +29,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"time"
+
+	"github.com/auditshot/auditshot/internal/benchstat"
 )
 
 // options are the benchmark's parameters, from flags.
@@ -77,17 +78,11 @@ func main() {
 func profiled(profile string, o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := benchstat.CPUProfile(profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	return run(ctx, o, os.Stdout)
 }
 

@@ -5,6 +5,8 @@
 package benchstat
 
 import (
+	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 )
@@ -30,4 +32,24 @@ func Verdict(ok bool) string {
 		return "PASS"
 	}
 	return "MISS"
+}
+
+// CPUProfile writes a CPU profile to path until stop is called; with an
+// empty path it does nothing.
+func CPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -41,7 +41,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -189,17 +188,11 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		dsrv, ddb = append(dsrv, st.app), append(ddb, st.db)
 		return err
 	}
-	if cfg.cpuprofile != "" {
-		f, err := os.Create(cfg.cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := benchstat.CPUProfile(cfg.cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	d, err := measure(cfg, plain(false), plain(true), store, console)
 	if err != nil {
 		return err
